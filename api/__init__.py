@@ -1,0 +1,1 @@
+"""The medspa platform's GraphQL API."""

@@ -1,0 +1,1 @@
+"""Authorization: Casbin role policy, permission sets, scopes as SQL, masquerade rules."""

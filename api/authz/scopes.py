@@ -1,0 +1,75 @@
+"""Scopes become SQL (DESIGN §6 principle 2).
+
+`scope_clause(principal, action, anchor)` is the one function that turns a grant's scope into
+a WHERE clause. Every list, `node` look-up, DataLoader and mutation filters through it; no
+resolver filters rows in Python after loading them.
+
+An `Anchor` says how a table's rows relate to tenants and people: which column names the
+medspa, which names the owning provider (for OWN and ASSIGNED), and what makes a row public.
+Resources register their anchor once, next to their model's use cases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, true
+
+from api.authz.actions import Action, Scope
+from api.authz.principal import Principal
+
+ClauseFactory = Callable[[Principal], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """How one table's rows are reached by scopes.
+
+    - `medspa`: the tenant column (TENANT, and ASSIGNED for medspa-level rows).
+    - `provider`: the owning provider column; OWN means "mine", ASSIGNED "my providers'".
+    - `own`: for tables whose OWN is not a provider column (e.g. a PCC's own profile).
+    - `public`: what anonymous visitors may see (PUBLIC scope); absent = nothing.
+    """
+
+    medspa: ColumnElement[Any]
+    provider: ColumnElement[Any] | None = None
+    own: ClauseFactory | None = None
+    public: ColumnElement[bool] | None = None
+
+
+def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> ColumnElement[bool]:
+    """The WHERE clause restricting `anchor`'s rows to what `principal` may `action`."""
+    scope = principal.scope(action)
+    if scope is None:
+        return false()
+    if scope is Scope.ANY:
+        return true()
+    if scope is Scope.TENANT:
+        return _in(anchor.medspa, {principal.medspa_id} if principal.medspa_id else set())
+    if scope is Scope.ASSIGNED:
+        if anchor.provider is not None:
+            return _in(anchor.provider, principal.assigned_provider_ids)
+        return _in(anchor.medspa, principal.assigned_medspa_ids)
+    if scope is Scope.OWN:
+        if anchor.own is not None:
+            return anchor.own(principal)
+        if anchor.provider is not None and principal.provider_id is not None:
+            return anchor.provider == principal.provider_id
+        # OWN on a tenant-level row (e.g. the medspa itself) means "the one I work in".
+        if anchor.provider is None and principal.medspa_id is not None:
+            return anchor.medspa == principal.medspa_id
+        return false()
+    if scope is Scope.PUBLIC:
+        return anchor.public if anchor.public is not None else false()
+    raise AssertionError(f"unhandled scope {scope}")
+
+
+def _in(column: ColumnElement[Any], ids: set[uuid.UUID] | frozenset[uuid.UUID]) -> ColumnElement[bool]:
+    if not ids:
+        return false()
+    if len(ids) == 1:
+        return column == next(iter(ids))
+    return column.in_(sorted(ids))

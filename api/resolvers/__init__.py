@@ -1,0 +1,1 @@
+"""Use cases per domain: authorize, query or write through the scope module, return rows."""

@@ -1,0 +1,1 @@
+"""Strawberry types and root fields: they declare, resolvers decide."""

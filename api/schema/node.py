@@ -1,0 +1,45 @@
+"""Relay global ids and the `Node` interface.
+
+A global id is base64("<TypeName>:<uuid>"). `node(id)` decodes it and asks the type's
+registered fetcher, which goes through the same scoped loader as every other path, so an id
+outside the principal's scope answers exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from api.ids import decode_global_id, decode_id_of, encode_global_id
+
+if TYPE_CHECKING:
+    from api.context import Context
+
+__all__ = ["Node", "decode_global_id", "decode_id_of", "encode_global_id", "node_type"]
+
+
+@strawberry.interface(description="An object with a global id (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+NodeFetcher = Callable[["Context", uuid.UUID], Awaitable[Any]]
+NODE_FETCHERS: dict[str, NodeFetcher] = {}
+
+
+def node_type(type_name: str, fetcher: NodeFetcher) -> None:
+    """Register how `node(id)` fetches (scoped) and wraps a type's row."""
+    NODE_FETCHERS[type_name] = fetcher
+
+
+async def resolve_node(ctx: Context, global_id: str) -> Any:
+    decoded = decode_global_id(global_id)
+    if decoded is None:
+        return None
+    fetcher = NODE_FETCHERS.get(decoded[0])
+    if fetcher is None:
+        return None
+    return await fetcher(ctx, decoded[1])

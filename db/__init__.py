@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, sessions, migrations and seed data."""

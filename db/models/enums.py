@@ -1,0 +1,44 @@
+"""Enumerations shared by the models, the schema and the seed."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BusinessModel(StrEnum):
+    LEGACY = "LEGACY"
+    LAUNCH = "LAUNCH"
+    FLEX = "FLEX"
+
+
+class GfeRouting(StrEnum):
+    DO_NOT_ROUTE = "DO_NOT_ROUTE"
+    OWN_CLEARING_PROVIDER = "OWN_CLEARING_PROVIDER"
+    PORTRAIT_CLEARING = "PORTRAIT_CLEARING"
+
+
+class MembershipRole(StrEnum):
+    MEDSPA_ADMIN = "medspa_admin"
+    PROVIDER = "provider"
+
+
+class StaffRole(StrEnum):
+    PLATFORM_ADMIN = "platform_admin"
+    PCC_MANAGER = "pcc_manager"
+    PCC = "pcc"
+
+
+class PccKind(StrEnum):
+    VIRTUAL = "VIRTUAL"
+    DESIGNATED = "DESIGNATED"
+
+
+class Dashboard(StrEnum):
+    ADMIN = "ADMIN"
+    PROVIDER = "PROVIDER"
+
+
+class AuditOutcome(StrEnum):
+    ALLOWED = "ALLOWED"
+    DENIED = "DENIED"
+    FAILED = "FAILED"

@@ -1,0 +1,1 @@
+"""Seed data: `medspa-api seed demo` (DESIGN §8)."""

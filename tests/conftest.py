@@ -1,0 +1,229 @@
+"""Test harness: a real PostgreSQL, migrated once per session, reset between tests.
+
+`TEST_DATABASE_URL` names the server (CI: the local one); unset, the embedded server in
+`.data/test` is used. The database's public schema is rebuilt from the migrations at the start
+of the session, then the demo data is seeded. After a test that wrote anything, every table is
+truncated and the demo data seeded again, so each test starts from the same state.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.app import Services, build_services, create_app
+from api.auth import mint_user_token
+from api.settings import PROJECT_ROOT, Settings
+from db.embedded import embedded_server_url, to_sqlalchemy_url
+from db.migrate import upgrade
+from db.seed.demo import DemoIds, seed_demo
+from db.session import (
+    create_app_engine,
+    create_owner_engine,
+    ensure_database,
+    session_factory,
+    set_tenant_settings,
+)
+
+TEST_SETTINGS = Settings(MEDSPA_ENV="test")  # type: ignore[call-arg]
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|TRUNCATE)\b", re.IGNORECASE)
+
+
+def _test_database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return to_sqlalchemy_url(url)
+    return embedded_server_url(PROJECT_ROOT / ".data" / "test", database="medspa_test")
+
+
+def _reset_schema(url: str) -> None:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@dataclass
+class StatementLog:
+    """Every SQL statement the application engine ran, for count assertions."""
+
+    statements: list[str] = field(default_factory=list)
+    wrote: bool = False
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+    def count(self, *, excluding_setup: bool = True) -> int:
+        if not excluding_setup:
+            return len(self.statements)
+        return sum(1 for s in self.statements if not s.lstrip().upper().startswith("SELECT SET_CONFIG"))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = ensure_database(_test_database_url())
+    _reset_schema(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_owner_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def statement_log() -> StatementLog:
+    return StatementLog()
+
+
+@pytest.fixture(scope="session")
+async def app_engine(database_url: str, statement_log: StatementLog) -> AsyncIterator[AsyncEngine]:
+    engine = create_app_engine(database_url, statement_timeout_ms=10_000, pool_size=25)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statement_log.statements.append(statement)
+        if _WRITE.match(statement):
+            statement_log.wrote = True
+
+    yield engine
+    await engine.dispose()
+
+
+@dataclass
+class SeedState:
+    ids: DemoIds | None = None
+    dirty: bool = True
+
+
+@pytest.fixture(scope="session")
+def seed_state() -> SeedState:
+    return SeedState()
+
+
+async def _truncate_and_seed(owner_engine: AsyncEngine) -> DemoIds:
+    async with owner_engine.connect() as conn:
+        tables = (
+            await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename NOT IN ('alembic_version', 'policy_version')"
+                )
+            )
+        ).scalars().all()
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        await conn.commit()
+    async with session_factory(owner_engine)() as session, session.begin():
+        return await seed_demo(session)
+
+
+@pytest.fixture
+async def demo(
+    owner_engine: AsyncEngine, seed_state: SeedState, statement_log: StatementLog
+) -> AsyncIterator[DemoIds]:
+    """The demo dataset's ids, freshly seeded if the previous test wrote anything."""
+    if seed_state.dirty or seed_state.ids is None:
+        seed_state.ids = await _truncate_and_seed(owner_engine)
+    statement_log.wrote = False
+    statement_log.clear()
+    seed_state.dirty = False
+    yield seed_state.ids
+    # Reset after any write: through the app, or through `owner_session` (which marks it).
+    seed_state.dirty = seed_state.dirty or statement_log.wrote
+
+
+@pytest.fixture
+async def owner_session(
+    owner_engine: AsyncEngine, seed_state: SeedState, demo: DemoIds
+) -> AsyncIterator[AsyncSession]:
+    """A session as the database owner with platform visibility, for arranging test data."""
+    seed_state.dirty = True
+    async with session_factory(owner_engine)() as session:
+        await session.begin()
+        await set_tenant_settings(session, medspa_ids=(), platform=True)
+        yield session
+        if session.in_transaction():
+            await session.rollback()
+
+
+@pytest.fixture
+def services(app_engine: AsyncEngine) -> Services:
+    return build_services(TEST_SETTINGS, engine=app_engine)
+
+
+@pytest.fixture
+async def client(services: Services, demo: DemoIds) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(TEST_SETTINGS, services=services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def token_for(demo: DemoIds, email: str, **kwargs: Any) -> str:
+    return mint_user_token(
+        TEST_SETTINGS, user_id=demo.users[email], ttl=timedelta(minutes=10), **kwargs
+    )
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return self.body.get("errors") or []
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+
+@dataclass
+class Gql:
+    """Posts GraphQL as a demo user (by email), a raw bearer, or anonymously."""
+
+    http: httpx.AsyncClient
+    demo: DemoIds
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_: str | None = None,
+        bearer: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if as_ is not None:
+            bearer = token_for(self.demo, as_)
+        if bearer is not None:
+            sent["Authorization"] = f"Bearer {bearer}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
+        return Answer(response.status_code, response.json())
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient, demo: DemoIds) -> Gql:
+    return Gql(client, demo)
