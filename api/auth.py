@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.authz.actions import ApiScope, Role
 from api.authz.enforcer import PermissionSet, PolicyEngine
 from api.authz.masquerade import MASQUERADE_FORBIDDEN, MASQUERADE_FORBIDDEN_REASON
-from api.ids import decode_global_id
 from api.authz.principal import CoverageInfo, MembershipInfo, Principal, PrincipalKind
 from api.errors import ApiError, AuthenticationError, ErrorCode, bad_request
+from api.ids import decode_global_id
 from api.settings import Settings
 from db.models import (
     ApiClient,
@@ -267,7 +267,9 @@ class Authenticator:
                 rls_platform=True,
             )
 
-        pcc = (await session.execute(select(Pcc).where(Pcc.user_id == user_id))).scalar_one_or_none()
+        pcc = (
+            await session.execute(select(Pcc).where(Pcc.user_id == user_id))
+        ).scalar_one_or_none()
         if pcc is None:
             raise AuthenticationError
         reach = await assigned_reach(session, pcc)

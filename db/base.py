@@ -34,7 +34,7 @@ class TenantMixin:
     """A row owned by one medspa. Row-level security keys on `medspa_id`."""
 
     @declared_attr
-    def medspa_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes the class
+    def medspa_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(
             UUID(as_uuid=True),
             ForeignKey("medspa.id", ondelete="CASCADE"),

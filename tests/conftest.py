@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -67,7 +67,9 @@ class StatementLog:
     def count(self, *, excluding_setup: bool = True) -> int:
         if not excluding_setup:
             return len(self.statements)
-        return sum(1 for s in self.statements if not s.lstrip().upper().startswith("SELECT SET_CONFIG"))
+        return sum(
+            1 for s in self.statements if not s.lstrip().upper().startswith("SELECT SET_CONFIG")
+        )
 
 
 @pytest.fixture(scope="session")
@@ -118,13 +120,17 @@ def seed_state() -> SeedState:
 async def _truncate_and_seed(owner_engine: AsyncEngine) -> DemoIds:
     async with owner_engine.connect() as conn:
         tables = (
-            await conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                    " AND tablename NOT IN ('alembic_version', 'policy_version')"
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                        " AND tablename NOT IN ('alembic_version', 'policy_version')"
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
         await conn.commit()
     async with session_factory(owner_engine)() as session, session.begin():

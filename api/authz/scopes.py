@@ -67,7 +67,9 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
     raise AssertionError(f"unhandled scope {scope}")
 
 
-def _in(column: ColumnElement[Any], ids: set[uuid.UUID] | frozenset[uuid.UUID]) -> ColumnElement[bool]:
+def _in(
+    column: ColumnElement[Any], ids: set[uuid.UUID] | frozenset[uuid.UUID]
+) -> ColumnElement[bool]:
     if not ids:
         return false()
     if len(ids) == 1:

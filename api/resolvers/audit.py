@@ -19,9 +19,7 @@ if TYPE_CHECKING:
     from api.context import Context
 
 ANCHOR = Anchor(medspa=AuditEvent.medspa_id)
-SORT = SortKey(
-    (AuditEvent.occurred_at, AuditEvent.id), ("occurred_at", "id"), descending=True
-)
+SORT = SortKey((AuditEvent.occurred_at, AuditEvent.id), ("occurred_at", "id"), descending=True)
 
 
 def record(

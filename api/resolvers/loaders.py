@@ -42,4 +42,3 @@ class Loaders:
         self.providers_by_medspa: DataLoader[PageKey, Page[Provider]] = DataLoader(
             lambda keys: providers_by_medspa(ctx, keys)
         )
-

@@ -38,7 +38,9 @@ class StartedMasquerade:
 async def start_masquerade(
     ctx: Context, *, provider_id: uuid.UUID | None, reason: str | None, minutes: int | None
 ) -> StartedMasquerade:
-    grant = ctx.authorize(Action.MASQUERADE_START, resource_type="Provider", resource_id=provider_id)
+    grant = ctx.authorize(
+        Action.MASQUERADE_START, resource_type="Provider", resource_id=provider_id
+    )
     provider = None
     if provider_id is not None:
         provider = (
@@ -129,7 +131,8 @@ async def end_masquerade(ctx: Context, *, session_id: uuid.UUID | None) -> Masqu
             )
         ).scalar_one_or_none()
         if row is not None and not (
-            row.id == principal.masquerade_session_id or row.actor_user_id == principal.actor_user_id
+            row.id == principal.masquerade_session_id
+            or row.actor_user_id == principal.actor_user_id
         ):
             row = None
     if row is None:

@@ -16,9 +16,7 @@ from db.models import Provider
 if TYPE_CHECKING:
     from api.context import Context
 
-ANCHOR = Anchor(
-    medspa=Provider.medspa_id, provider=Provider.id, public=Provider.active.is_(True)
-)
+ANCHOR = Anchor(medspa=Provider.medspa_id, provider=Provider.id, public=Provider.active.is_(True))
 SORT = SortKey((Provider.display_name, Provider.id), ("display_name", "id"))
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from api.authz.actions import Action, Scope
 from api.authz.scopes import Anchor, scope_clause
-from api.resolvers import api_client, location, masquerade, medspa, provider
 from api.ids import decode_global_id
+from api.resolvers import api_client, location, masquerade, medspa, provider
 from db.models import ApiClient, Location, MasqueradeSession, Medspa, Provider
 
 if TYPE_CHECKING:

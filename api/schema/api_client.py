@@ -15,7 +15,9 @@ from db import models
 @strawberry.type
 class ApiClient(Node):
     name: str
-    key_prefix: str = strawberry.field(description="The first characters of the key, to tell keys apart.")
+    key_prefix: str = strawberry.field(
+        description="The first characters of the key, to tell keys apart."
+    )
     scopes: list[ApiScope]
     created_at: datetime
     revoked_at: datetime | None

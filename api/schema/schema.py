@@ -6,6 +6,7 @@ Root fields are one-liners: parse ids, call the use case, wrap the rows.
 from __future__ import annotations
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -13,7 +14,6 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
-from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from api.authz.actions import ApiScope as ApiScopeValue
 from api.context import Context
@@ -25,9 +25,9 @@ from api.schema.api_client import ApiClient, CreateApiClientPayload, RevokeApiCl
 from api.schema.audit_event import AuditEvent, AuditEventFilter
 from api.schema.connection import Connection
 from api.schema.enums import ApiScope
+from api.schema.errors import MaskUnexpectedErrors
 from api.schema.masquerade import EndMasqueradePayload, MasqueradeSession, StartMasqueradePayload
 from api.schema.node import Node, resolve_node
-from api.schema.errors import MaskUnexpectedErrors
 from api.schema.payload import run_mutation
 from api.schema.types import Location, Medspa, Provider, User
 from api.schema.viewer import Viewer
@@ -43,7 +43,7 @@ class Query:
         return Viewer.of(info.context)
 
     @strawberry.field(description="Any object by global id; null when absent or out of scope.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info.context, id)  # type: ignore[no-any-return]
 
     @strawberry.field
@@ -53,7 +53,7 @@ class Query:
         return [await resolve_node(info.context, i) for i in ids]
 
     @strawberry.field
-    async def medspa(self, info: Info, id: strawberry.ID) -> Medspa | None:  # noqa: A002
+    async def medspa(self, info: Info, id: strawberry.ID) -> Medspa | None:
         medspa_id = decode_id_of(id, "Medspa")
         row = await info.context.loaders.medspa_by_id.load(medspa_id) if medspa_id else None
         return Medspa.from_row(row) if row else None
@@ -69,7 +69,7 @@ class Query:
     async def audit_events(
         self,
         info: Info,
-        filter: AuditEventFilter | None = None,  # noqa: A002
+        filter: AuditEventFilter | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEvent]:
@@ -84,7 +84,9 @@ class Query:
             occurred_from=f.occurred_from,
             occurred_to=f.occurred_to,
         )
-        page = await audit.list_audit_events(info.context, filters=filters, first=first, after=after)
+        page = await audit.list_audit_events(
+            info.context, filters=filters, first=first, after=after
+        )
         return Connection.from_page(page, AuditEvent.from_row)
 
     @strawberry.field
@@ -164,7 +166,7 @@ class Mutation:
         return CreateApiClientPayload(client=ApiClient.from_row(result.client), key=result.key)
 
     @strawberry.mutation(description="Revoke a partner API key; effective on its next request.")
-    async def revoke_api_client(self, info: Info, id: strawberry.ID) -> RevokeApiClientPayload:  # noqa: A002
+    async def revoke_api_client(self, info: Info, id: strawberry.ID) -> RevokeApiClientPayload:
         result = await run_mutation(
             info.context,
             "api_client.manage",

@@ -73,14 +73,18 @@ class Viewer:
         row = await info.context.loaders.medspa_by_id.load(medspa_id) if medspa_id else None
         return Medspa.from_row(row) if row else None
 
-    @strawberry.field(description="The provider profile the viewer acts as, on the provider dashboard.")
+    @strawberry.field(
+        description="The provider profile the viewer acts as, on the provider dashboard."
+    )
     async def provider(self, info: Info) -> Provider | None:
         provider_id = info.context.principal.provider_id
         row = await info.context.loaders.provider_by_id.load(provider_id) if provider_id else None
         return Provider.from_row(row) if row else None
 
     @strawberry.field(description="May the viewer do `action` (on `resourceId`, when given)?")
-    async def can(self, info: Info, action: Action, resource_id: strawberry.ID | None = None) -> Permission:
+    async def can(
+        self, info: Info, action: Action, resource_id: strawberry.ID | None = None
+    ) -> Permission:
         decision = await resolvers.can(info.context, ActionValue(action), resource_id)
         return Permission(allowed=decision.allowed, scope=decision.scope, reason=decision.reason)
 
@@ -103,7 +107,9 @@ class Viewer:
                 for m in p.memberships
             ],
             covering=[
-                CoverageWindow(provider_id=encode_global_id("Provider", c.provider_id), until=c.until)
+                CoverageWindow(
+                    provider_id=encode_global_id("Provider", c.provider_id), until=c.until
+                )
                 for c in p.coverage
             ],
         )

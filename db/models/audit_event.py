@@ -16,19 +16,20 @@ from db.models.enums import AuditOutcome
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
-    __table_args__ = (
-        Index("ix_audit_event_medspa_occurred", "medspa_id", "occurred_at"),
-    )
+    __table_args__ = (Index("ix_audit_event_medspa_occurred", "medspa_id", "occurred_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     occurred_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.clock_timestamp(), nullable=False
     )
-    # Null for platform-level events (no tenant involved). Not a foreign key: the trail outlives rows.
+    # Null for platform-level events (no tenant involved).
+    # Not a foreign key: the trail outlives the rows it mentions.
     medspa_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     effective_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
-    masquerade_session_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    masquerade_session_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), nullable=True
+    )
     api_client_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     action: Mapped[str] = mapped_column(String(80), nullable=False)
     resource_type: Mapped[str | None] = mapped_column(String(60), nullable=True)

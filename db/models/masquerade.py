@@ -27,7 +27,10 @@ class MasqueradeSession(TenantMixin, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     actor_user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True),
+        ForeignKey("app_user.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     )
     provider_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, index=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False)

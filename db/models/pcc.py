@@ -34,7 +34,10 @@ class Pcc(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, unique=True
+        UUID(as_uuid=True),
+        ForeignKey("app_user.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
     )
     kind: Mapped[PccKind] = mapped_column(Enum(PccKind, name="pcc_kind"), nullable=False)
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False)

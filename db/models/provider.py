@@ -21,7 +21,10 @@ class Provider(TenantMixin, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="RESTRICT"), nullable=False, index=True
+        UUID(as_uuid=True),
+        ForeignKey("app_user.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
     )
     display_name: Mapped[str] = mapped_column(String(200), nullable=False)
     credentials: Mapped[str] = mapped_column(String(40), nullable=False)

@@ -30,10 +30,15 @@ class Membership(TenantMixin, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True),
+        ForeignKey("app_user.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     )
     role: Mapped[MembershipRole] = mapped_column(
-        Enum(MembershipRole, name="membership_role", values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            MembershipRole, name="membership_role", values_callable=lambda e: [m.value for m in e]
+        ),
         nullable=False,
     )
     created_at: Mapped[datetime] = created_at()

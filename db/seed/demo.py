@@ -132,7 +132,14 @@ STAFF = (
 # email, name, kind, time zone, designated medspa slug, slugs whose providers are assigned
 PCCS = (
     ("vera@portrait.example", "Vera Lind", PccKind.VIRTUAL, "America/Denver", None, ("glow",)),
-    ("dean@portrait.example", "Dean Foster", PccKind.DESIGNATED, "America/Los_Angeles", "radiance", ()),
+    (
+        "dean@portrait.example",
+        "Dean Foster",
+        PccKind.DESIGNATED,
+        "America/Los_Angeles",
+        "radiance",
+        (),
+    ),
     ("cody@portrait.example", "Cody Reyes", PccKind.VIRTUAL, "America/Chicago", None, ("legacy",)),
     ("sam@portrait.example", "Sam Taylor", PccKind.VIRTUAL, "America/New_York", None, ()),
 )
@@ -151,11 +158,17 @@ class DemoIds:
     pccs: dict[str, uuid.UUID] = field(default_factory=dict)
 
 
-async def _get_or_add(session: AsyncSession, model: type[T], where: dict[str, Any], **values: Any) -> T:
+async def _get_or_add(
+    session: AsyncSession, model: type[T], where: dict[str, Any], **values: Any
+) -> T:
     stmt = select(model).filter_by(**where)
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
-        row = model(id=uuid.uuid4(), **where, **values) if hasattr(model, "id") else model(**where, **values)
+        row = (
+            model(id=uuid.uuid4(), **where, **values)
+            if hasattr(model, "id")
+            else model(**where, **values)
+        )
         session.add(row)
         await session.flush()
     return row
@@ -209,7 +222,11 @@ async def seed_demo(session: AsyncSession) -> DemoIds:
                 await _get_or_add(
                     session,
                     Membership,
-                    {"medspa_id": medspa.id, "user_id": user.id, "role": MembershipRole.MEDSPA_ADMIN},
+                    {
+                        "medspa_id": medspa.id,
+                        "user_id": user.id,
+                        "role": MembershipRole.MEDSPA_ADMIN,
+                    },
                 )
             provider = await _get_or_add(
                 session,
