@@ -15,12 +15,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -114,6 +115,8 @@ class GraphQLView(GraphQL[Context, None]):
             return await super().run(request)
         except ApiError as exc:  # raised while authenticating: no GraphQL execution happened
             return error_response(exc, request_id=getattr(request.state, "request_id", ""))
+        except HTTPException as exc:  # malformed HTTP (batching, bad JSON, IDE off, ...)
+            return PlainTextResponse(exc.reason, status_code=exc.status_code)
         finally:
             session: AsyncSession | None = getattr(request.state, "db_session", None)
             if session is not None:

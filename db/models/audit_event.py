@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, Index, String, func
@@ -19,8 +19,13 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_event_medspa_occurred", "medspa_id", "occurred_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # Set by the application: an INSERT ... RETURNING would need the row to be readable,
+    # and a denial by an anonymous caller writes a row nobody but platform staff may read.
     occurred_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.clock_timestamp(), nullable=False
+        DateTime(timezone=True),
+        default=lambda: datetime.now(UTC),
+        server_default=func.clock_timestamp(),
+        nullable=False,
     )
     # Null for platform-level events (no tenant involved).
     # Not a foreign key: the trail outlives the rows it mentions.
