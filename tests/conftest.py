@@ -233,3 +233,109 @@ class Gql:
 @pytest.fixture
 def gql(client: httpx.AsyncClient, demo: DemoIds) -> Gql:
     return Gql(client, demo)
+
+
+@dataclass
+class Audit:
+    """Reads the audit trail as the owner (outside any request) for assertions."""
+
+    engine: AsyncEngine
+
+    async def rows(self, **where: Any) -> list[dict[str, Any]]:
+        clauses = " AND ".join(f"{k} = :{k}" for k in where) or "true"
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                text(f"SELECT * FROM audit_event WHERE {clauses} ORDER BY occurred_at"),  # noqa: S608
+                {k: str(v) for k, v in where.items()},
+            )
+            return [dict(r._mapping) for r in result]
+
+
+@pytest.fixture
+def audit(owner_engine: AsyncEngine) -> Audit:
+    return Audit(owner_engine)
+
+
+@dataclass
+class Principals:
+    """Bearer tokens for every kind of caller the matrix tries."""
+
+    gql: Gql
+    demo: DemoIds
+    _cache: dict[str, str] = field(default_factory=dict)
+
+    async def masquerade(
+        self, actor: str = "dana@glow.example", provider: str = "nina@glow.example"
+    ) -> str:
+        from api.ids import encode_global_id
+
+        key = f"masquerade:{actor}:{provider}"
+        if key not in self._cache:
+            answer = await self.gql(
+                """mutation($p: ID!) { startMasquerade(providerId: $p, reason: "support") {
+                    token errors { code } } }""",
+                {"p": encode_global_id("Provider", self.demo.providers[provider])},
+                as_=actor,
+            )
+            payload = answer.data["startMasquerade"]
+            assert payload["errors"] == [], payload
+            self._cache[key] = payload["token"]
+        return self._cache[key]
+
+    async def api_key(
+        self,
+        scopes: tuple[str, ...] = (
+            "APPOINTMENTS_READ",
+            "APPOINTMENTS_WRITE",
+            "PATIENTS_READ",
+            "CATALOG_READ",
+        ),
+        admin: str = "dana@glow.example",
+    ) -> str:
+        key = f"api:{admin}:{','.join(scopes)}"
+        if key not in self._cache:
+            answer = await self.gql(
+                """mutation($n: String!, $s: [ApiScope!]!) { createApiClient(name: $n, scopes: $s) {
+                    key errors { code } } }""",
+                {"n": f"partner {len(self._cache)}", "s": list(scopes)},
+                as_=admin,
+            )
+            payload = answer.data["createApiClient"]
+            assert payload["errors"] == [], payload
+            self._cache[key] = payload["key"]
+        return self._cache[key]
+
+    async def bearer(self, who: str) -> str | None:
+        """`who` is a demo email, `masquerade`, `api_key` or `anonymous`."""
+        if who == "anonymous":
+            return None
+        if who == "masquerade":
+            return await self.masquerade()
+        if who == "api_key":
+            return await self.api_key()
+        return token_for(self.demo, who)
+
+
+@pytest.fixture
+def principals(gql: Gql, demo: DemoIds) -> Principals:
+    return Principals(gql, demo)
+
+
+ALL_CALLERS = (
+    "ops@portrait.example",
+    "maria@portrait.example",
+    "vera@portrait.example",
+    "dean@portrait.example",
+    "cody@portrait.example",
+    "sam@portrait.example",
+    "dana@glow.example",
+    "nina@glow.example",
+    "omar@glow.example",
+    "ruth@radiance.example",
+    "lee@radiance.example",
+    "lena@legacy.example",
+    "kim@legacy.example",
+    "masquerade",
+    "api_key",
+    "anonymous",
+)

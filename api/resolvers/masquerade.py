@@ -13,7 +13,7 @@ from api.auth import mint_masquerade_token
 from api.authz.actions import Action, Scope
 from api.authz.masquerade import masquerade_duration
 from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, invalid, not_found
+from api.errors import ApiError, DomainError, ErrorCode, Problem, invalid, not_found
 from api.resolvers import provider as provider_resolvers
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import AuditOutcome, MasqueradeSession, Provider
@@ -122,18 +122,30 @@ async def end_masquerade(ctx: Context, *, session_id: uuid.UUID | None) -> Masqu
     """End the current masquerade (from its own token), or one the caller started."""
     principal = ctx.principal
     target_id = session_id or principal.masquerade_session_id
+    if principal.user_id is None:
+        ctx.audit(
+            "masquerade.end",
+            AuditOutcome.DENIED,
+            resource_type="MasqueradeSession",
+            resource_id=target_id,
+            detail={"reason": "not signed in as a user"},
+        )
+        if not principal.is_authenticated:
+            raise ApiError(ErrorCode.UNAUTHENTICATED, "Authentication required.")
+        raise ApiError(ErrorCode.FORBIDDEN, "Only users have masquerade sessions.")
     row = None
-    if target_id is not None and principal.user_id is not None:
-        # The session's own token may end it; otherwise only its actor may.
+    if target_id is not None:
+        # A masquerade token ends only its own session; otherwise only the actor may.
         row = (
             await ctx.session.execute(
                 select(MasqueradeSession).where(MasqueradeSession.id == target_id)
             )
         ).scalar_one_or_none()
-        if row is not None and not (
-            row.id == principal.masquerade_session_id
-            or row.actor_user_id == principal.actor_user_id
-        ):
+        if principal.is_masquerading:
+            ours = row is not None and row.id == principal.masquerade_session_id
+        else:
+            ours = row is not None and row.actor_user_id == principal.user_id
+        if not ours:
             row = None
     if row is None:
         ctx.audit(
