@@ -85,7 +85,8 @@ async def test_validation_errors_change_nothing(gql: Gql, owner_engine: AsyncEng
     empty = await gql(CREATE, {"s": []}, as_="dana@glow.example")
     assert empty.data["createApiClient"]["errors"] == [{"code": "VALIDATION", "field": "scopes"}]
     blank = await gql(
-        'mutation { createApiClient(name: "  ", scopes: [CATALOG_READ]) { errors { code field } } }',
+        'mutation { createApiClient(name: "  ", scopes: [CATALOG_READ]) {'
+        " errors { code field } } }",
         as_="dana@glow.example",
     )
     assert blank.data["createApiClient"]["errors"] == [{"code": "VALIDATION", "field": "name"}]

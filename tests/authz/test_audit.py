@@ -43,7 +43,8 @@ async def test_newest_first_and_paginated(gql: Gql) -> None:
     for _ in range(3):
         await gql("{ auditEvents { edges { cursor } } }", as_="nina@glow.example")
     first = await gql(
-        "{ auditEvents(first: 2) { edges { node { requestId } } pageInfo { hasNextPage endCursor } } }",
+        "{ auditEvents(first: 2) { edges { node { requestId } }"
+        " pageInfo { hasNextPage endCursor } } }",
         as_="dana@glow.example",
     )
     page = first.data["auditEvents"]

@@ -14,7 +14,8 @@ from db.models import MasqueradeSession, Membership, MembershipRole, Provider
 from db.seed.demo import DemoIds
 from tests.conftest import Audit, Gql, Principals
 
-START = """mutation($p: ID!, $r: String, $m: Int) { startMasquerade(providerId: $p, reason: $r, minutes: $m) {
+START = """mutation($p: ID!, $r: String, $m: Int) {
+  startMasquerade(providerId: $p, reason: $r, minutes: $m) {
     session { id reason expiresAt active actor { email } provider { displayName } }
     token errors { code field message } } }"""
 VIEWER = """{ viewer { roles dashboard user { email } actor { email }

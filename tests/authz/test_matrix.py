@@ -256,7 +256,7 @@ async def test_end_someone_elses_masquerade(
 
 def test_matrix_covers_every_root_field() -> None:
     """A new root field must be added to this matrix (or the scheduling matrices)."""
-    from api.schema.schema import Query, Mutation
+    from api.schema.schema import Mutation, Query
 
     covered = {
         "viewer",
