@@ -56,4 +56,15 @@ TENANT_TABLES: tuple[str, ...] = (
     "masquerade_session",
     "policy_rule",
     "audit_event",
+    # scheduling (migration 0002)
+    "scheduling_settings",
+    "appointment_type",
+    "appointment_type_location",
+    "provider_appointment_type",
+    "provider_location",
+    "weekly_hours",
+    "availability_exception",
+    "patient",
+    "appointment",
+    "notification_outbox",
 )

@@ -1,7 +1,24 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from db.models.api_client import ApiClient
+from db.models.appointment import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+)
+from db.models.appointment_type import (
+    AppointmentType,
+    AppointmentTypeLocation,
+    ProviderAppointmentType,
+)
 from db.models.audit_event import AuditEvent
+from db.models.availability import (
+    AvailabilityException,
+    AvailabilityExceptionKind,
+    ProviderLocation,
+    WeeklyHours,
+)
 from db.models.enums import (
     AuditOutcome,
     BusinessModel,
@@ -14,15 +31,26 @@ from db.models.enums import (
 from db.models.location import Location
 from db.models.masquerade import MasqueradeSession
 from db.models.medspa import Medspa
+from db.models.notification import NotificationKind, NotificationOutbox
+from db.models.patient import Patient, PatientSource, RegistrationStatus
 from db.models.pcc import Pcc, PccAssignment
 from db.models.policy_rule import PolicyRule, PolicyVersion
 from db.models.provider import Provider
+from db.models.scheduling_settings import SchedulingSettings
 from db.models.user import Membership, StaffMember, User
 
 __all__ = [
+    "RELEASED_STATUSES",
     "ApiClient",
+    "Appointment",
+    "AppointmentStatus",
+    "AppointmentType",
+    "AppointmentTypeLocation",
     "AuditEvent",
     "AuditOutcome",
+    "AvailabilityException",
+    "AvailabilityExceptionKind",
+    "BookingSource",
     "BusinessModel",
     "Dashboard",
     "GfeRouting",
@@ -31,13 +59,22 @@ __all__ = [
     "Medspa",
     "Membership",
     "MembershipRole",
+    "NotificationKind",
+    "NotificationOutbox",
+    "Patient",
+    "PatientSource",
     "Pcc",
     "PccAssignment",
     "PccKind",
     "PolicyRule",
     "PolicyVersion",
     "Provider",
+    "ProviderAppointmentType",
+    "ProviderLocation",
+    "RegistrationStatus",
+    "SchedulingSettings",
     "StaffMember",
     "StaffRole",
     "User",
+    "WeeklyHours",
 ]
