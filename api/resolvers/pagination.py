@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, ErrorCode
@@ -40,11 +40,11 @@ class Page(Generic[RowT]):
 class SortKey:
     """The ordered columns a connection sorts by; the last one must be unique (the id)."""
 
-    columns: tuple[ColumnElement[Any], ...]
+    columns: tuple[SQLColumnExpression[Any], ...]
     attributes: tuple[str, ...]
     descending: bool = False
 
-    def order_by(self) -> list[ColumnElement[Any]]:
+    def order_by(self) -> list[SQLColumnExpression[Any]]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
     def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -119,7 +119,7 @@ async def paginate_grouped(
     stmt: Select[Any],
     *,
     entity: Any,
-    group_by: ColumnElement[Any],
+    group_by: SQLColumnExpression[Any],
     group_attribute: str,
     keys: Sequence[tuple[Hashable, int | None, str | None]],
     sort: SortKey,
@@ -148,7 +148,7 @@ async def paginate_grouped(
             await session.execute(
                 select(aliased_entity, subquery.c.rn)
                 .where(subquery.c.rn <= size + 1)
-                .order_by(subquery.c[group_by.key], subquery.c.rn)
+                .order_by(subquery.c[group_attribute], subquery.c.rn)
             )
         ).all()
         grouped: dict[Hashable, list[Any]] = defaultdict(list)

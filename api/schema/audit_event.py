@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from api.schema.enums import AuditOutcome
 from api.schema.node import Node, encode_global_id
@@ -24,7 +26,7 @@ class AuditEvent(Node):
     effective_user_id: strawberry.ID | None
     masquerade_session_id: strawberry.ID | None
     api_client_id: strawberry.ID | None
-    detail: strawberry.scalars.JSON
+    detail: JSON
 
     @classmethod
     def from_row(cls, row: models.AuditEvent) -> AuditEvent:
@@ -44,7 +46,7 @@ class AuditEvent(Node):
             effective_user_id=gid("User", row.effective_user_id),
             masquerade_session_id=gid("MasqueradeSession", row.masquerade_session_id),
             api_client_id=gid("ApiClient", row.api_client_id),
-            detail=row.detail,
+            detail=cast(JSON, row.detail),
         )
 
 

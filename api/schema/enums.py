@@ -1,20 +1,24 @@
-"""GraphQL enums, one per domain enum (same names and values)."""
+"""GraphQL enums: the domain enums themselves, registered with strawberry (same names, values)."""
 
 from __future__ import annotations
 
 import strawberry
 
-from api.authz.actions import Action as ActionEnum
-from api.authz.actions import ApiScope as ApiScopeEnum
-from api.authz.actions import Scope as ScopeEnum
+from api.authz import actions
 from db.models import enums
 
-BusinessModel = strawberry.enum(enums.BusinessModel)
-GfeRouting = strawberry.enum(enums.GfeRouting)
-PccKind = strawberry.enum(enums.PccKind)
-Dashboard = strawberry.enum(enums.Dashboard)
-AuditOutcome = strawberry.enum(enums.AuditOutcome)
-MembershipRole = strawberry.enum(enums.MembershipRole)
-Action = strawberry.enum(ActionEnum, description="Every action the API authorizes.")
-Scope = strawberry.enum(ScopeEnum, description="Which rows an allowed action reaches.")
-ApiScope = strawberry.enum(ApiScopeEnum, description="Scopes a partner API key may carry.")
+BusinessModel = enums.BusinessModel
+GfeRouting = enums.GfeRouting
+PccKind = enums.PccKind
+Dashboard = enums.Dashboard
+AuditOutcome = enums.AuditOutcome
+MembershipRole = enums.MembershipRole
+Action = actions.Action
+Scope = actions.Scope
+ApiScope = actions.ApiScope
+
+for _enum in (BusinessModel, GfeRouting, PccKind, Dashboard, AuditOutcome, MembershipRole):
+    strawberry.enum(_enum)
+strawberry.enum(Action, description="Every action the API authorizes.")
+strawberry.enum(Scope, description="Which rows an allowed action reaches.")
+strawberry.enum(ApiScope, description="Scopes a partner API key may carry.")

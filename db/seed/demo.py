@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,11 +164,10 @@ async def _get_or_add(
     stmt = select(model).filter_by(**where)
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
-        row = (
-            model(id=uuid.uuid4(), **where, **values)
-            if hasattr(model, "id")
-            else model(**where, **values)
-        )
+        fields = {**where, **values}
+        if hasattr(model, "id"):
+            fields["id"] = uuid.uuid4()
+        row = cast(Any, model)(**fields)
         session.add(row)
         await session.flush()
     return row
