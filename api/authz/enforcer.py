@@ -23,7 +23,7 @@ is the broadest one granting the action.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -183,6 +183,14 @@ class PermissionSet:
         denials.update(dict.fromkeys(sorted(removed), reason))
         return PermissionSet(grants, denials)
 
+    def reworded(self, no_rule: Callable[[Action], str]) -> PermissionSet:
+        """A copy whose "no rule grants ..." denials are worded by `no_rule` (another domain)."""
+        denials = {
+            action: no_rule(action) if reason.startswith("no rule grants") else reason
+            for action, reason in self._denials.items()
+        }
+        return PermissionSet(self._grants, denials)
+
     def union(self, other: PermissionSet) -> PermissionSet:
         """What either set allows; when both allow an action the broadest scope wins.
 
@@ -292,7 +300,9 @@ class PolicyEngine:
     """
 
     def __init__(self, extra_rows: Iterable[PolicyRow] = ()) -> None:
-        self._enforcer = build_enforcer(extra_rows)
+        rows = list(extra_rows)
+        self._enforcer = build_enforcer(rows)
+        self._tailored = _tailored_domains(rows)
         self._version = 1
         self._cache: dict[tuple[str, str, int], PermissionSet] = {}
 
@@ -307,8 +317,10 @@ class PolicyEngine:
         The new enforcer is built before anything is replaced, so a bad row leaves the engine
         answering with the previous policy.
         """
-        enforcer = build_enforcer(extra_rows)
+        rows = list(extra_rows)
+        enforcer = build_enforcer(rows)
         self._enforcer = enforcer
+        self._tailored = _tailored_domains(rows)
         self._version += 1
         self._cache.clear()
 
@@ -322,6 +334,15 @@ class PolicyEngine:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if domain != PLATFORM_DOMAIN and domain not in self._tailored:
+            # A medspa without rows of its own answers exactly like the baseline: reuse it
+            # (only the wording of "no rule" denials names the medspa), so a new tenant costs
+            # no Casbin calls.
+            permission_set = self.permissions(subject, PLATFORM_DOMAIN).reworded(
+                lambda action: _no_rule(subject, action, domain)
+            )
+            self._cache[key] = permission_set
+            return permission_set
         grants: dict[Action, Grant] = {}
         denials: dict[Action, str] = {}
         for action in Action:
@@ -332,7 +353,7 @@ class PolicyEngine:
             elif rule:
                 denials[action] = f"denied by {rule_text}"
             else:
-                denials[action] = f"no rule grants {subject} {action} in {_describe_domain(domain)}"
+                denials[action] = _no_rule(subject, action, domain)
         permission_set = PermissionSet(grants, denials)
         self._cache[key] = permission_set
         return permission_set
@@ -347,3 +368,11 @@ class PolicyEngine:
         return functools.reduce(
             PermissionSet.union, (self.permissions(subject, domain) for subject in subjects)
         )
+
+
+def _tailored_domains(rows: Iterable[PolicyRow]) -> frozenset[str]:
+    return frozenset(row.domain for row in rows)
+
+
+def _no_rule(subject: str, action: Action, domain: str) -> str:
+    return f"no rule grants {subject} {action} in {_describe_domain(domain)}"
