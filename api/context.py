@@ -41,6 +41,8 @@ class Context:
     audit_events: list[AuditEvent] = field(default_factory=list)
     # Set when an unexpected error was masked: the request's writes are rolled back.
     failed: bool = False
+    # The client's network address (rate limits of the public booking page).
+    client_address: str | None = None
 
     @property
     def request_id(self) -> str:

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, alias="MEDSPA_MAX_ALIASES", ge=1)
     max_tokens: int = Field(default=2000, alias="MEDSPA_MAX_TOKENS", ge=100)
     public_booking_rate_per_minute: int = Field(default=30, alias="MEDSPA_PUBLIC_RATE", ge=1)
+    # Where the public booking page lives; a location's booking URL is this + "/" + its slug.
+    public_booking_base_url: str = Field(
+        default="http://localhost:5173/book", alias="MEDSPA_PUBLIC_BOOKING_URL"
+    )
 
     @property
     def is_dev(self) -> bool:

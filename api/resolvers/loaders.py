@@ -7,17 +7,31 @@ from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
+from api.resolvers import appointment as appointments
+from api.resolvers import appointment_type as appointment_types
+from api.resolvers import availability, patient, provider_configuration, scheduling_settings
 from api.resolvers.location import locations_by_ids, locations_by_medspa
 from api.resolvers.medspa import medspas_by_ids
 from api.resolvers.pagination import Page
 from api.resolvers.provider import providers_by_ids, providers_by_medspa
 from api.resolvers.user import users_by_ids
-from db.models import Location, Medspa, Provider, User
+from db.models import (
+    Appointment,
+    AppointmentType,
+    Location,
+    Medspa,
+    Patient,
+    Provider,
+    SchedulingSettings,
+    User,
+    WeeklyHours,
+)
 
 if TYPE_CHECKING:
     from api.context import Context
 
 PageKey = tuple[uuid.UUID, int | None, str | None]
+AppointmentPageKey = appointments.AppointmentPageKey
 
 
 class Loaders:
@@ -41,4 +55,53 @@ class Loaders:
         )
         self.providers_by_medspa: DataLoader[PageKey, Page[Provider]] = DataLoader(
             lambda keys: providers_by_medspa(ctx, keys)
+        )
+        # Scheduling (issue 4).
+        self.appointment_by_id: DataLoader[uuid.UUID, Appointment | None] = DataLoader(
+            lambda ids: appointments.appointments_by_ids(ctx, ids)
+        )
+        self.appointment_type_by_id: DataLoader[uuid.UUID, AppointmentType | None] = DataLoader(
+            lambda ids: appointment_types.appointment_types_by_ids(ctx, ids)
+        )
+        self.patient_by_id: DataLoader[uuid.UUID, Patient | None] = DataLoader(
+            lambda ids: patient.patients_by_ids(ctx, ids)
+        )
+        self.appointment_types_by_medspa: DataLoader[PageKey, Page[AppointmentType]] = (
+            DataLoader(lambda keys: appointment_types.appointment_types_by_medspa(ctx, keys))
+        )
+        self.patients_by_medspa: DataLoader[PageKey, Page[Patient]] = DataLoader(
+            lambda keys: patient.patients_by_medspa(ctx, keys)
+        )
+        self.appointments_by_medspa: DataLoader[AppointmentPageKey, Page[Appointment]] = (
+            DataLoader(lambda keys: appointments.appointments_by_medspa(ctx, keys))
+        )
+        self.appointments_by_provider: DataLoader[AppointmentPageKey, Page[Appointment]] = (
+            DataLoader(lambda keys: appointments.appointments_by_provider(ctx, keys))
+        )
+        self.appointments_by_location: DataLoader[AppointmentPageKey, Page[Appointment]] = (
+            DataLoader(lambda keys: appointments.appointments_by_location(ctx, keys))
+        )
+        self.appointments_by_patient: DataLoader[AppointmentPageKey, Page[Appointment]] = (
+            DataLoader(lambda keys: appointments.appointments_by_patient(ctx, keys))
+        )
+        self.appointment_types_by_location: DataLoader[uuid.UUID, list[AppointmentType]] = (
+            DataLoader(lambda ids: appointment_types.appointment_types_by_location(ctx, ids))
+        )
+        self.appointment_types_by_provider: DataLoader[uuid.UUID, list[AppointmentType]] = (
+            DataLoader(lambda ids: appointment_types.appointment_types_by_provider(ctx, ids))
+        )
+        self.locations_by_appointment_type: DataLoader[uuid.UUID, list[Location]] = DataLoader(
+            lambda ids: appointment_types.locations_by_appointment_type(ctx, ids)
+        )
+        self.locations_by_provider: DataLoader[uuid.UUID, list[Location]] = DataLoader(
+            lambda ids: provider_configuration.locations_by_provider(ctx, ids)
+        )
+        self.providers_by_location: DataLoader[uuid.UUID, list[Provider]] = DataLoader(
+            lambda ids: provider_configuration.providers_by_location(ctx, ids)
+        )
+        self.weekly_hours_by_provider: DataLoader[uuid.UUID, list[WeeklyHours]] = DataLoader(
+            lambda ids: availability.weekly_hours_by_provider(ctx, ids)
+        )
+        self.scheduling_settings_by_medspa: DataLoader[uuid.UUID, SchedulingSettings] = (
+            DataLoader(lambda ids: scheduling_settings.settings_by_medspa(ctx, ids))
         )

@@ -10,8 +10,26 @@ from sqlalchemy import select
 from api.authz.actions import Action, Scope
 from api.authz.scopes import Anchor, scope_clause
 from api.ids import decode_global_id
-from api.resolvers import api_client, location, masquerade, medspa, provider
-from db.models import ApiClient, Location, MasqueradeSession, Medspa, Provider
+from api.resolvers import (
+    api_client,
+    appointment,
+    appointment_type,
+    location,
+    masquerade,
+    medspa,
+    patient,
+    provider,
+)
+from db.models import (
+    ApiClient,
+    Appointment,
+    AppointmentType,
+    Location,
+    MasqueradeSession,
+    Medspa,
+    Patient,
+    Provider,
+)
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -23,6 +41,9 @@ RESOURCE_ANCHORS: dict[str, tuple[Any, Anchor]] = {
     "Provider": (Provider, provider.ANCHOR),
     "ApiClient": (ApiClient, api_client.ANCHOR),
     "MasqueradeSession": (MasqueradeSession, masquerade.ANCHOR),
+    "Appointment": (Appointment, appointment.ANCHOR),
+    "AppointmentType": (AppointmentType, appointment_type.ANCHOR),
+    "Patient": (Patient, patient.ANCHOR),
 }
 
 

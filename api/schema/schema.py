@@ -29,6 +29,7 @@ from api.schema.errors import MaskUnexpectedErrors
 from api.schema.masquerade import EndMasqueradePayload, MasqueradeSession, StartMasqueradePayload
 from api.schema.node import Node, resolve_node
 from api.schema.payload import run_mutation
+from api.schema.scheduling_root import SCHEDULING_TYPES, SchedulingMutation, SchedulingQuery
 from api.schema.types import Location, Medspa, Provider, User
 from api.schema.viewer import Viewer
 from api.settings import Settings
@@ -37,7 +38,7 @@ Info = strawberry.Info[Context, None]
 
 
 @strawberry.type
-class Query:
+class Query(SchedulingQuery):
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context)
@@ -111,7 +112,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(SchedulingMutation):
     @strawberry.mutation(description="Act as one of your providers (an audited, expiring session).")
     async def start_masquerade(
         self,
@@ -179,7 +180,16 @@ class Mutation:
         return RevokeApiClientPayload(client=ApiClient.from_row(result))
 
 
-TYPES = [Medspa, Location, Provider, User, MasqueradeSession, ApiClient, AuditEvent]
+TYPES = [
+    Medspa,
+    Location,
+    Provider,
+    User,
+    MasqueradeSession,
+    ApiClient,
+    AuditEvent,
+    *SCHEDULING_TYPES,
+]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -7,6 +7,8 @@ through the request's scoped DataLoaders.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
@@ -16,6 +18,23 @@ from api.schema.connection import Connection
 from api.schema.enums import BusinessModel, GfeRouting
 from api.schema.node import Node, encode_global_id, node_type
 from db import models
+
+if TYPE_CHECKING:
+    from api.schema.appointment import Appointment
+    from api.schema.appointment_type import AppointmentType
+    from api.schema.patient import Patient
+    from api.schema.scheduling import AvailabilityException, SchedulingSettings, WeeklyHours
+
+# Scheduling types live in their own modules and point back here, hence lazy references.
+LazyAppointment = Annotated["Appointment", strawberry.lazy("api.schema.appointment")]
+LazyAppointmentType = Annotated["AppointmentType", strawberry.lazy("api.schema.appointment_type")]
+LazyPatient = Annotated["Patient", strawberry.lazy("api.schema.patient")]
+LazyWeeklyHours = Annotated["WeeklyHours", strawberry.lazy("api.schema.scheduling")]
+LazyAvailabilityException = Annotated[
+    "AvailabilityException", strawberry.lazy("api.schema.scheduling")
+]
+LazySchedulingSettings = Annotated["SchedulingSettings", strawberry.lazy("api.schema.scheduling")]
+FromArgument = Annotated[datetime | None, strawberry.argument(name="from")]
 
 Info = strawberry.Info[Context, None]
 
@@ -69,6 +88,49 @@ class Medspa(Node):
         page = await info.context.loaders.providers_by_medspa.load((self.row.id, first, after))
         return Connection.from_page(page, Provider.from_row)
 
+    @strawberry.field
+    async def appointment_types(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[LazyAppointmentType]:
+        from api.schema.appointment_type import AppointmentType
+
+        page = await info.context.loaders.appointment_types_by_medspa.load(
+            (self.row.id, first, after)
+        )
+        return Connection.from_page(page, AppointmentType.from_row)
+
+    @strawberry.field(description="Patients in the viewer's scope.")
+    async def patients(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[LazyPatient]:
+        from api.schema.patient import Patient
+
+        page = await info.context.loaders.patients_by_medspa.load((self.row.id, first, after))
+        return Connection.from_page(page, Patient.from_row)
+
+    @strawberry.field(description="Appointments in the viewer's scope, by start time.")
+    async def appointments(
+        self,
+        info: Info,
+        from_: FromArgument = None,
+        to: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[LazyAppointment]:
+        from api.schema.appointment import Appointment
+
+        page = await info.context.loaders.appointments_by_medspa.load(
+            (self.row.id, first, after, from_, to)
+        )
+        return Connection.from_page(page, Appointment.from_row)
+
+    @strawberry.field(description="Deposits, cancellation fees and patient notifications.")
+    async def scheduling_settings(self, info: Info) -> LazySchedulingSettings:
+        from api.schema.scheduling import SchedulingSettings
+
+        row = await info.context.loaders.scheduling_settings_by_medspa.load(self.row.id)
+        return SchedulingSettings.from_row(row)
+
 
 @strawberry.type
 class Location(Node):
@@ -105,6 +167,40 @@ class Location(Node):
     def booking_path(self) -> str | None:
         return f"/book/{self.booking_slug}" if self.booking_slug else None
 
+    @strawberry.field(description="The shareable public booking link, when the slug is set.")
+    def booking_url(self, info: Info) -> str | None:
+        if not self.booking_slug:
+            return None
+        return f"{info.context.settings.public_booking_base_url.rstrip('/')}/{self.booking_slug}"
+
+    @strawberry.field(description="Appointment types offered here.")
+    async def appointment_types(self, info: Info) -> list[LazyAppointmentType]:
+        from api.schema.appointment_type import AppointmentType
+
+        rows = await info.context.loaders.appointment_types_by_location.load(self.row.id)
+        return [AppointmentType.from_row(r) for r in rows]
+
+    @strawberry.field(description="Providers who work here.")
+    async def providers(self, info: Info) -> list[Provider]:
+        rows = await info.context.loaders.providers_by_location.load(self.row.id)
+        return [Provider.from_row(r) for r in rows]
+
+    @strawberry.field(description="Appointments here in the viewer's scope, by start time.")
+    async def appointments(
+        self,
+        info: Info,
+        from_: FromArgument = None,
+        to: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[LazyAppointment]:
+        from api.schema.appointment import Appointment
+
+        page = await info.context.loaders.appointments_by_location.load(
+            (self.row.id, first, after, from_, to)
+        )
+        return Connection.from_page(page, Appointment.from_row)
+
     @strawberry.field
     async def medspa(self, info: Info) -> Medspa | None:
         row = await info.context.loaders.medspa_by_id.load(self.row.medspa_id)
@@ -134,6 +230,53 @@ class Provider(Node):
     async def medspa(self, info: Info) -> Medspa | None:
         row = await info.context.loaders.medspa_by_id.load(self.row.medspa_id)
         return Medspa.from_row(row) if row else None
+
+    @strawberry.field(description="Locations the provider works at.")
+    async def locations(self, info: Info) -> list[Location]:
+        rows = await info.context.loaders.locations_by_provider.load(self.row.id)
+        return [Location.from_row(r) for r in rows]
+
+    @strawberry.field(description="Appointment types the provider offers.")
+    async def appointment_types(self, info: Info) -> list[LazyAppointmentType]:
+        from api.schema.appointment_type import AppointmentType
+
+        rows = await info.context.loaders.appointment_types_by_provider.load(self.row.id)
+        return [AppointmentType.from_row(r) for r in rows]
+
+    @strawberry.field(description="Weekly working hours (empty outside availability.read scope).")
+    async def weekly_hours(self, info: Info) -> list[LazyWeeklyHours]:
+        from api.schema.scheduling import WeeklyHours
+
+        rows = await info.context.loaders.weekly_hours_by_provider.load(self.row.id)
+        return [WeeklyHours.from_row(r) for r in rows]
+
+    @strawberry.field(description="Block-offs and overrides overlapping the range (62 days max).")
+    async def availability_exceptions(
+        self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime
+    ) -> list[LazyAvailabilityException]:
+        from api.resolvers.availability import list_exceptions
+        from api.resolvers.scheduling import check_range
+        from api.schema.scheduling import AvailabilityException
+
+        check_range(from_, to)
+        rows = await list_exceptions(info.context, provider_id=self.row.id, start=from_, end=to)
+        return [AvailabilityException.from_row(r) for r in rows]
+
+    @strawberry.field(description="The provider's appointments in the viewer's scope.")
+    async def appointments(
+        self,
+        info: Info,
+        from_: FromArgument = None,
+        to: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[LazyAppointment]:
+        from api.schema.appointment import Appointment
+
+        page = await info.context.loaders.appointments_by_provider.load(
+            (self.row.id, first, after, from_, to)
+        )
+        return Connection.from_page(page, Appointment.from_row)
 
 
 async def _fetch_medspa(ctx: Context, id_: uuid.UUID) -> Medspa | None:

@@ -28,6 +28,7 @@ from db.models import (
     StaffRole,
     User,
 )
+from db.seed.scheduling import seed_scheduling
 from db.session import set_tenant_settings
 
 T = TypeVar("T")
@@ -156,6 +157,8 @@ class DemoIds:
     providers: dict[str, uuid.UUID] = field(default_factory=dict)
     locations: dict[str, uuid.UUID] = field(default_factory=dict)
     pccs: dict[str, uuid.UUID] = field(default_factory=dict)
+    # {medspa slug: {appointment type name: id}} (db/seed/scheduling.py)
+    appointment_types: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
 
 
 async def _get_or_add(
@@ -285,4 +288,7 @@ async def seed_demo(session: AsyncSession) -> DemoIds:
                     ends_at=None,
                 )
     await session.flush()
+    ids.appointment_types = await seed_scheduling(
+        session, medspa_ids=ids.medspas, provider_ids=ids.providers
+    )
     return ids

@@ -1,0 +1,324 @@
+"""The public booking page of a location: anonymous, reached only through its booking slug.
+
+How an anonymous request reaches one tenant (RLS, DESIGN §6.3). An anonymous principal has no
+medspa in `app.medspa_ids`, so RLS shows it nothing. `reach_public_location(slug)` runs one
+statement that
+  1. calls `app_public_booking_medspa(slug)` (migration 0002): the only code that turns the
+     transaction-local `app.public` on, which lets the `public_booking` policy on `location`
+     show active locations that have a booking slug, reads that slug's medspa, and turns
+     `app.public` off again before it returns; an inactive or unknown slug gives NULL;
+  2. adds that one medspa to `app.medspa_ids` for the rest of the transaction.
+From then on RLS keeps every other tenant out, and the scope clauses keep this tenant's
+private rows out: this module reads only with the PUBLIC anchors (active location with a slug,
+active providers, active unarchived types), and the anonymous principal's own grants are
+PUBLIC-only, so any other field of the same request (e.g. `node`) still sees nothing private.
+An authenticated caller previewing the page gets the same public view; adding the medspa to
+its RLS set does not widen its scopes (TENANT/OWN/ASSIGNED never name another medspa).
+
+`publicBookAppointment` finds or creates the patient by email or phone in that medspa, books
+through the same checks and constraint as staff booking, is rate-limited per client address,
+and answers only with the booking it made (never patient data).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, select, text
+
+from api.authz.actions import Action
+from api.authz.scopes import Anchor
+from api.errors import DomainError, Problem, invalid
+from api.resolvers import appointment_type as type_resolvers
+from api.resolvers import location as location_resolvers
+from api.resolvers import provider as provider_resolvers
+from api.resolvers.appointment import (
+    Booked,
+    book_plan,
+    check_idempotency_key,
+    find_replay,
+    plan_booking,
+)
+from api.resolvers.patient import PatientInput, check_patient_input, find_by_contact, insert_patient
+from api.resolvers.scheduling import as_instant, check_range, require_scheduling, zone
+from api.resolvers.slots import MAX_SLOT_RANGE, Slot, bookable_provider_ids, compute_slots
+from db.models import (
+    AppointmentType,
+    AppointmentTypeLocation,
+    AuditOutcome,
+    BookingSource,
+    Location,
+    Medspa,
+    PatientSource,
+    Provider,
+    ProviderAppointmentType,
+    ProviderLocation,
+)
+
+if TYPE_CHECKING:
+    from api.context import Context
+
+RATE_LIMITED = "RATE_LIMITED"
+
+
+def _public(anchor: Anchor) -> ColumnElement[bool]:
+    assert anchor.public is not None, "the anchor defines its public rows"
+    return anchor.public
+
+
+# What the PUBLIC scope shows of each resource (the anchors' own definitions).
+PUBLIC_LOCATION = _public(location_resolvers.ANCHOR)
+PUBLIC_PROVIDER = _public(provider_resolvers.ANCHOR)
+PUBLIC_TYPE = _public(type_resolvers.ANCHOR)
+
+_REACH = text(
+    "SELECT m, set_config('app.medspa_ids', array_append(app_medspa_ids(), m)::text, true)"
+    " FROM (SELECT app_public_booking_medspa(:slug) AS m) found WHERE m IS NOT NULL"
+)
+
+
+async def reach_public_location(ctx: Context, slug: str) -> Location | None:
+    """The active location of `slug`, its medspa now reachable for this transaction."""
+    clean = slug.strip().lower()
+    if not clean or len(clean) > 63:
+        return None
+    medspa_id = (await ctx.session.execute(_REACH, {"slug": clean})).scalar_one_or_none()
+    if medspa_id is None:
+        return None
+    location: Location | None = (
+        await ctx.session.execute(
+            select(Location).where(
+                Location.booking_slug == clean,
+                Location.medspa_id == medspa_id,
+                PUBLIC_LOCATION,
+            )
+        )
+    ).scalar_one_or_none()
+    return location
+
+
+async def public_medspa_name(ctx: Context, location: Location) -> str:
+    medspa = await ctx.session.get(Medspa, location.medspa_id)
+    return medspa.name if medspa else ""
+
+
+async def public_appointment_types(ctx: Context, location: Location) -> list[AppointmentType]:
+    """Bookable types offered at the location by at least one active provider working there."""
+    offered_by_someone = (
+        select(ProviderLocation.provider_id)
+        .join(Provider, Provider.id == ProviderLocation.provider_id)
+        .where(ProviderLocation.location_id == location.id, PUBLIC_PROVIDER)
+    )
+    rows = (
+        await ctx.session.execute(
+            select(AppointmentType)
+            .join(
+                AppointmentTypeLocation,
+                (AppointmentTypeLocation.appointment_type_id == AppointmentType.id)
+                & (AppointmentTypeLocation.location_id == location.id),
+            )
+            .where(
+                AppointmentType.medspa_id == location.medspa_id,
+                PUBLIC_TYPE,
+                AppointmentType.id.in_(
+                    select(ProviderAppointmentType.appointment_type_id).where(
+                        ProviderAppointmentType.provider_id.in_(offered_by_someone)
+                    )
+                ),
+            )
+            .order_by(AppointmentType.name, AppointmentType.id)
+        )
+    ).scalars()
+    return list(rows)
+
+
+async def public_providers(ctx: Context, location: Location) -> list[Provider]:
+    rows = (
+        await ctx.session.execute(
+            select(Provider)
+            .join(ProviderLocation, ProviderLocation.provider_id == Provider.id)
+            .where(
+                ProviderLocation.location_id == location.id,
+                Provider.medspa_id == location.medspa_id,
+                PUBLIC_PROVIDER,
+            )
+            .order_by(Provider.display_name, Provider.id)
+        )
+    ).scalars()
+    return list(rows)
+
+
+async def _public_type(
+    ctx: Context, location: Location, type_id: uuid.UUID | None
+) -> AppointmentType | None:
+    if type_id is None:
+        return None
+    row: AppointmentType | None = (
+        await ctx.session.execute(
+            select(AppointmentType)
+            .join(
+                AppointmentTypeLocation,
+                (AppointmentTypeLocation.appointment_type_id == AppointmentType.id)
+                & (AppointmentTypeLocation.location_id == location.id),
+            )
+            .where(
+                AppointmentType.id == type_id,
+                AppointmentType.medspa_id == location.medspa_id,
+                PUBLIC_TYPE,
+            )
+        )
+    ).scalar_one_or_none()
+    return row
+
+
+async def public_slots(
+    ctx: Context,
+    location: Location,
+    *,
+    appointment_type_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None,
+    start: datetime,
+    end: datetime,
+) -> list[Slot]:
+    tz = zone(location.time_zone)
+    start, end = as_instant(start, tz), as_instant(end, tz)
+    check_range(start, end, limit=MAX_SLOT_RANGE)
+    appointment_type = await _public_type(ctx, location, appointment_type_id)
+    if appointment_type is None:
+        return []
+    provider_ids = await bookable_provider_ids(
+        ctx,
+        location_id=location.id,
+        appointment_type_id=appointment_type.id,
+        provider_id=provider_id,
+        extra_where=(Provider.medspa_id == location.medspa_id, PUBLIC_PROVIDER),
+    )
+    return await compute_slots(
+        ctx,
+        location=location,
+        appointment_type=appointment_type,
+        provider_ids=provider_ids,
+        start=start,
+        end=end,
+    )
+
+
+# --- booking ------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """A sliding one-minute window per client address, in process memory.
+
+    Per process, so N server processes allow N times the rate; a shared store (Redis) would
+    make it global. Bounded: the least recently seen addresses are forgotten first.
+    """
+
+    def __init__(self, max_addresses: int = 10_000) -> None:
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._max_addresses = max_addresses
+
+    def allow(self, address: str, *, per_minute: int) -> bool:
+        now = time.monotonic()
+        hits = self._hits.pop(address, None) or deque()
+        while hits and now - hits[0] >= 60:
+            hits.popleft()
+        allowed = len(hits) < per_minute
+        if allowed:
+            hits.append(now)
+        self._hits[address] = hits
+        while len(self._hits) > self._max_addresses:
+            self._hits.popitem(last=False)
+        return allowed
+
+    def reset(self) -> None:
+        self._hits.clear()
+
+
+LIMITER = RateLimiter()
+
+
+@dataclass(frozen=True)
+class PublicBookingInput:
+    booking_slug: str
+    appointment_type_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    starts_at: datetime
+    patient: PatientInput
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class PublicBooking:
+    booked: Booked
+    location: Location
+    appointment_type: AppointmentType
+    provider: Provider
+
+
+async def public_book_appointment(ctx: Context, *, data: PublicBookingInput) -> PublicBooking:
+    address = ctx.client_address or "unknown"
+    if not LIMITER.allow(address, per_minute=ctx.settings.public_booking_rate_per_minute):
+        raise DomainError(
+            Problem(RATE_LIMITED, "Too many booking attempts; try again in a minute.")
+        )
+    location = await reach_public_location(ctx, data.booking_slug)
+    if location is None:
+        raise invalid("bookingSlug", "No bookable location has this link.", code="NOT_FOUND")
+    await require_scheduling(ctx, location.medspa_id)
+    appointment_type = await _public_type(ctx, location, data.appointment_type_id)
+    if appointment_type is None:
+        raise invalid("appointmentTypeId", "Not bookable here.", code="NOT_FOUND")
+    provider = None
+    if data.provider_id is not None:
+        provider = (
+            await ctx.session.execute(
+                select(Provider).where(
+                    Provider.id == data.provider_id,
+                    Provider.medspa_id == location.medspa_id,
+                    PUBLIC_PROVIDER,
+                )
+            )
+        ).scalar_one_or_none()
+    if provider is None:
+        raise invalid("providerId", "Not bookable here.", code="NOT_FOUND")
+    key = check_idempotency_key(data.idempotency_key)
+    contact = check_patient_input(data.patient)
+    patient = await find_by_contact(
+        ctx, medspa_id=location.medspa_id, email=contact.email, phone=contact.phone
+    )
+    if patient is None:
+        patient = await insert_patient(
+            ctx, medspa_id=location.medspa_id, data=contact, source=PatientSource.PUBLIC_BOOKING
+        )
+    booked = await find_replay(
+        ctx,
+        medspa_id=location.medspa_id,
+        idempotency_key=key,
+        provider_id=provider.id,
+        patient_id=patient.id,
+    )
+    if booked is None:
+        plan = await plan_booking(
+            ctx,
+            provider=provider,
+            location_id=location.id,
+            appointment_type_id=appointment_type.id,
+            starts_at=data.starts_at,
+        )
+        booked = await book_plan(
+            ctx, plan=plan, patient=patient, source=BookingSource.PUBLIC, idempotency_key=key
+        )
+    ctx.audit(
+        Action.APPOINTMENT_BOOK.value,
+        AuditOutcome.ALLOWED,
+        resource_type="Appointment",
+        resource_id=booked.appointment.id,
+        medspa_id=location.medspa_id,
+        detail={"via": "public", "bookingSlug": location.booking_slug, "replayed": booked.replayed},
+    )
+    return PublicBooking(booked, location, appointment_type, provider)

@@ -1,0 +1,128 @@
+"""Appointments, the calendar's slots, and the booking inputs and payloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry import Private
+
+from api.context import Context
+from api.schema.appointment_type import AppointmentType
+from api.schema.node import Node, encode_global_id, node_type
+from api.schema.patient import Patient
+from api.schema.payload import UserError
+from api.schema.types import Location, Provider
+from db import models
+
+Info = strawberry.Info[Context, None]
+
+AppointmentStatus = strawberry.enum(models.AppointmentStatus)
+BookingSource = strawberry.enum(models.BookingSource)
+
+
+@strawberry.type
+class Appointment(Node):
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus  # type: ignore[valid-type]
+    source: BookingSource  # type: ignore[valid-type]
+    price_cents: int
+    deposit_cents: int | None
+    cancellation_fee_cents: int | None
+    cancelled_at: datetime | None
+    cancellation_reason: str | None
+    cancellation_fee_applies: bool
+    created_at: datetime
+    row: Private[models.Appointment]
+
+    @classmethod
+    def from_row(cls, row: models.Appointment) -> Appointment:
+        return cls(
+            id=encode_global_id("Appointment", row.id),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            status=row.status,
+            source=row.source,
+            price_cents=row.price_cents,
+            deposit_cents=row.deposit_cents,
+            cancellation_fee_cents=row.cancellation_fee_cents,
+            cancelled_at=row.cancelled_at,
+            cancellation_reason=row.cancellation_reason,
+            cancellation_fee_applies=row.cancellation_fee_applies,
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @strawberry.field(description="Null when the provider is outside the viewer's scope.")
+    async def provider(self, info: Info) -> Provider | None:
+        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
+        return Provider.from_row(row) if row else None
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location | None:
+        row = await info.context.loaders.location_by_id.load(self.row.location_id)
+        return Location.from_row(row) if row else None
+
+    @strawberry.field(description="Null unless the viewer may read this patient.")
+    async def patient(self, info: Info) -> Patient | None:
+        row = await info.context.loaders.patient_by_id.load(self.row.patient_id)
+        return Patient.from_row(row) if row else None
+
+    @strawberry.field
+    async def appointment_type(self, info: Info) -> AppointmentType | None:
+        row = await info.context.loaders.appointment_type_by_id.load(self.row.appointment_type_id)
+        return AppointmentType.from_row(row) if row else None
+
+
+@strawberry.type(description="A free slot, its times in the location's zone.")
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    provider_id: strawberry.ID
+
+    @strawberry.field
+    async def provider(self, info: Info) -> Provider | None:
+        from api.ids import decode_id_of
+
+        provider_id = decode_id_of(self.provider_id, "Provider")
+        row = await info.context.loaders.provider_by_id.load(provider_id) if provider_id else None
+        return Provider.from_row(row) if row else None
+
+
+@strawberry.input
+class BookAppointmentInput:
+    patient_id: strawberry.ID
+    provider_id: strawberry.ID
+    location_id: strawberry.ID
+    appointment_type_id: strawberry.ID
+    starts_at: datetime = strawberry.field(
+        description="An instant, or a wall-clock time (no offset) in the location's zone."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the same appointment."
+    )
+
+
+@strawberry.type
+class AppointmentPayload:
+    appointment: Appointment | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BookAppointmentPayload:
+    appointment: Appointment | None = None
+    replayed: bool = strawberry.field(
+        default=False, description="True when the idempotency key had already booked it."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _fetch_appointment(ctx: Context, id_: uuid.UUID) -> Appointment | None:
+    row = await ctx.loaders.appointment_by_id.load(id_)
+    return Appointment.from_row(row) if row else None
+
+
+node_type("Appointment", _fetch_appointment)
