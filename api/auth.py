@@ -26,6 +26,7 @@ from api.authz.masquerade import MASQUERADE_FORBIDDEN, MASQUERADE_FORBIDDEN_REAS
 from api.authz.principal import CoverageInfo, MembershipInfo, Principal, PrincipalKind
 from api.errors import ApiError, AuthenticationError, ErrorCode, bad_request
 from api.ids import decode_global_id
+from api.resolvers.coverage import coverage_infos, covering_reach
 from api.settings import Settings
 from db.models import (
     ApiClient,
@@ -457,7 +458,8 @@ async def assigned_reach(session: AsyncSession, pcc: Pcc) -> AssignedReach:
     """The ASSIGNED scope of a PCC right now.
 
     VIRTUAL: the providers with a current assignment. DESIGNATED: every provider of the medspa
-    it sits in. Coverage windows (PCC issue) add to this set here, so no caller changes.
+    it sits in. Both: plus the providers it covers right now (an active coverage window), so
+    access follows coverage in time with nothing to revoke.
     """
     now = datetime.now(UTC)
     rows = (
@@ -481,7 +483,10 @@ async def assigned_reach(session: AsyncSession, pcc: Pcc) -> AssignedReach:
                 )
             ).scalars()
         )
-    return AssignedReach(frozenset(provider_ids), frozenset(medspa_ids), ())
+    covered = await covering_reach(session, pcc.id, now)
+    provider_ids.update(provider for provider, _medspa, _until in covered)
+    medspa_ids.update(medspa for _provider, medspa, _until in covered)
+    return AssignedReach(frozenset(provider_ids), frozenset(medspa_ids), coverage_infos(covered))
 
 
 def _choose_medspa(asked: object, medspas: Mapping[uuid.UUID, Medspa]) -> uuid.UUID:

@@ -67,4 +67,10 @@ TENANT_TABLES: tuple[str, ...] = (
     "patient",
     "appointment",
     "notification_outbox",
+    # PCCs and coverage (migration 0003)
+    "ooo_affected_provider",
+    "channel_access_grant",
+    "medspa_fee_line",
+    "medspa_integration",
+    "business_model_transition",
 )

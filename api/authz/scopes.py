@@ -31,12 +31,16 @@ class Anchor:
     - `medspa`: the tenant column (TENANT, and ASSIGNED for medspa-level rows).
     - `provider`: the owning provider column; OWN means "mine", ASSIGNED "my providers'".
     - `own`: for tables whose OWN is not a provider column (e.g. a PCC's own profile).
+    - `tenant` / `assigned`: for rows that belong to no single medspa (a PCC, an absence),
+      how TENANT and ASSIGNED reach them (usually an EXISTS over their tenant rows).
     - `public`: what anonymous visitors may see (PUBLIC scope); absent = nothing.
     """
 
-    medspa: SQLColumnExpression[Any]
+    medspa: SQLColumnExpression[Any] | None
     provider: SQLColumnExpression[Any] | None = None
     own: ClauseFactory | None = None
+    tenant: ClauseFactory | None = None
+    assigned: ClauseFactory | None = None
     public: ColumnElement[bool] | None = None
 
 
@@ -48,8 +52,12 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
     if scope is Scope.ANY:
         return true()
     if scope is Scope.TENANT:
+        if anchor.tenant is not None:
+            return anchor.tenant(principal)
         return _in(anchor.medspa, {principal.medspa_id} if principal.medspa_id else set())
     if scope is Scope.ASSIGNED:
+        if anchor.assigned is not None:
+            return anchor.assigned(principal)
         if anchor.provider is not None:
             return _in(anchor.provider, principal.assigned_provider_ids)
         return _in(anchor.medspa, principal.assigned_medspa_ids)
@@ -59,7 +67,7 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
         if anchor.provider is not None and principal.provider_id is not None:
             return anchor.provider == principal.provider_id
         # OWN on a tenant-level row (e.g. the medspa itself) means "the one I work in".
-        if anchor.provider is None and principal.medspa_id is not None:
+        if anchor.provider is None and anchor.medspa is not None and principal.medspa_id:
             return anchor.medspa == principal.medspa_id
         return false()
     if scope is Scope.PUBLIC:
@@ -68,9 +76,9 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
 
 
 def _in(
-    column: SQLColumnExpression[Any], ids: set[uuid.UUID] | frozenset[uuid.UUID]
+    column: SQLColumnExpression[Any] | None, ids: set[uuid.UUID] | frozenset[uuid.UUID]
 ) -> ColumnElement[bool]:
-    if not ids:
+    if column is None or not ids:
         return false()
     if len(ids) == 1:
         return column == next(iter(ids))

@@ -9,7 +9,15 @@ from strawberry.dataloader import DataLoader
 
 from api.resolvers import appointment as appointments
 from api.resolvers import appointment_type as appointment_types
-from api.resolvers import availability, patient, provider_configuration, scheduling_settings
+from api.resolvers import (
+    availability,
+    coverage,
+    patient,
+    pcc,
+    provider_configuration,
+    scheduling_settings,
+)
+from api.resolvers import medspa as medspa_resolvers
 from api.resolvers.location import locations_by_ids, locations_by_medspa
 from api.resolvers.medspa import medspas_by_ids
 from api.resolvers.pagination import Page
@@ -18,9 +26,15 @@ from api.resolvers.user import users_by_ids
 from db.models import (
     Appointment,
     AppointmentType,
+    ChannelAccessGrant,
+    Coverage,
     Location,
     Medspa,
+    MedspaFeeLine,
+    MedspaIntegration,
+    OooAffectedProvider,
     Patient,
+    Pcc,
     Provider,
     SchedulingSettings,
     User,
@@ -66,14 +80,14 @@ class Loaders:
         self.patient_by_id: DataLoader[uuid.UUID, Patient | None] = DataLoader(
             lambda ids: patient.patients_by_ids(ctx, ids)
         )
-        self.appointment_types_by_medspa: DataLoader[PageKey, Page[AppointmentType]] = (
-            DataLoader(lambda keys: appointment_types.appointment_types_by_medspa(ctx, keys))
+        self.appointment_types_by_medspa: DataLoader[PageKey, Page[AppointmentType]] = DataLoader(
+            lambda keys: appointment_types.appointment_types_by_medspa(ctx, keys)
         )
         self.patients_by_medspa: DataLoader[PageKey, Page[Patient]] = DataLoader(
             lambda keys: patient.patients_by_medspa(ctx, keys)
         )
-        self.appointments_by_medspa: DataLoader[AppointmentPageKey, Page[Appointment]] = (
-            DataLoader(lambda keys: appointments.appointments_by_medspa(ctx, keys))
+        self.appointments_by_medspa: DataLoader[AppointmentPageKey, Page[Appointment]] = DataLoader(
+            lambda keys: appointments.appointments_by_medspa(ctx, keys)
         )
         self.appointments_by_provider: DataLoader[AppointmentPageKey, Page[Appointment]] = (
             DataLoader(lambda keys: appointments.appointments_by_provider(ctx, keys))
@@ -102,6 +116,28 @@ class Loaders:
         self.weekly_hours_by_provider: DataLoader[uuid.UUID, list[WeeklyHours]] = DataLoader(
             lambda ids: availability.weekly_hours_by_provider(ctx, ids)
         )
-        self.scheduling_settings_by_medspa: DataLoader[uuid.UUID, SchedulingSettings] = (
-            DataLoader(lambda ids: scheduling_settings.settings_by_medspa(ctx, ids))
+        self.scheduling_settings_by_medspa: DataLoader[uuid.UUID, SchedulingSettings] = DataLoader(
+            lambda ids: scheduling_settings.settings_by_medspa(ctx, ids)
+        )
+        # PCCs and coverage
+        self.pcc_by_id: DataLoader[uuid.UUID, Pcc | None] = DataLoader(
+            lambda ids: pcc.pccs_by_ids(ctx, ids)
+        )
+        self.pccs_by_provider: DataLoader[uuid.UUID, list[pcc.ProviderPcc]] = DataLoader(
+            lambda ids: pcc.pccs_by_provider(ctx, ids)
+        )
+        self.affected_by_ooo: DataLoader[uuid.UUID, list[OooAffectedProvider]] = DataLoader(
+            lambda ids: coverage.affected_by_ooo(ctx, ids)
+        )
+        self.coverage_by_ooo: DataLoader[uuid.UUID, Coverage | None] = DataLoader(
+            lambda ids: coverage.coverage_by_ooo(ctx, ids)
+        )
+        self.grants_by_coverage: DataLoader[uuid.UUID, list[ChannelAccessGrant]] = DataLoader(
+            lambda ids: coverage.grants_by_coverage(ctx, ids)
+        )
+        self.integrations_by_medspa: DataLoader[uuid.UUID, list[MedspaIntegration]] = DataLoader(
+            lambda ids: medspa_resolvers.integrations_of(ctx, ids)
+        )
+        self.fee_lines_by_medspa: DataLoader[uuid.UUID, list[MedspaFeeLine]] = DataLoader(
+            lambda ids: medspa_resolvers.fee_lines_of(ctx, ids)
         )

@@ -22,3 +22,19 @@ for _enum in (BusinessModel, GfeRouting, PccKind, Dashboard, AuditOutcome, Membe
 strawberry.enum(Action, description="Every action the API authorizes.")
 strawberry.enum(Scope, description="Which rows an allowed action reaches.")
 strawberry.enum(ApiScope, description="Scopes a partner API key may carry.")
+
+OooKind = enums.OooKind
+OooReason = enums.OooReason
+CoverageSource = enums.CoverageSource
+Channel = enums.Channel
+IntegrationKind = enums.IntegrationKind
+IntegrationStatus = enums.IntegrationStatus
+for _pcc_enum in (
+    OooKind,
+    OooReason,
+    CoverageSource,
+    Channel,
+    IntegrationKind,
+    IntegrationStatus,
+):
+    strawberry.enum(_pcc_enum)

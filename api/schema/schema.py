@@ -29,6 +29,7 @@ from api.schema.errors import MaskUnexpectedErrors
 from api.schema.masquerade import EndMasqueradePayload, MasqueradeSession, StartMasqueradePayload
 from api.schema.node import Node, resolve_node
 from api.schema.payload import run_mutation
+from api.schema.pcc import PCC_TYPES, PccMutation, PccQuery
 from api.schema.scheduling_root import SCHEDULING_TYPES, SchedulingMutation, SchedulingQuery
 from api.schema.types import Location, Medspa, Provider, User
 from api.schema.viewer import Viewer
@@ -38,7 +39,7 @@ Info = strawberry.Info[Context, None]
 
 
 @strawberry.type
-class Query(SchedulingQuery):
+class Query(SchedulingQuery, PccQuery):
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context)
@@ -112,7 +113,7 @@ class Query(SchedulingQuery):
 
 
 @strawberry.type
-class Mutation(SchedulingMutation):
+class Mutation(SchedulingMutation, PccMutation):
     @strawberry.mutation(description="Act as one of your providers (an audited, expiring session).")
     async def start_masquerade(
         self,
@@ -189,6 +190,7 @@ TYPES = [
     ApiClient,
     AuditEvent,
     *SCHEDULING_TYPES,
+    *PCC_TYPES,
 ]
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import Private
 
+from api.authz.actions import Action
 from api.context import Context
 from api.schema.connection import Connection
 from api.schema.enums import BusinessModel, GfeRouting
@@ -23,12 +24,16 @@ if TYPE_CHECKING:
     from api.schema.appointment import Appointment
     from api.schema.appointment_type import AppointmentType
     from api.schema.patient import Patient
+    from api.schema.pcc import FeeLine, MedspaIntegration, ProviderPcc
     from api.schema.scheduling import AvailabilityException, SchedulingSettings, WeeklyHours
 
 # Scheduling types live in their own modules and point back here, hence lazy references.
 LazyAppointment = Annotated["Appointment", strawberry.lazy("api.schema.appointment")]
 LazyAppointmentType = Annotated["AppointmentType", strawberry.lazy("api.schema.appointment_type")]
 LazyPatient = Annotated["Patient", strawberry.lazy("api.schema.patient")]
+LazyProviderPcc = Annotated["ProviderPcc", strawberry.lazy("api.schema.pcc")]
+LazyMedspaIntegration = Annotated["MedspaIntegration", strawberry.lazy("api.schema.pcc")]
+LazyFeeLine = Annotated["FeeLine", strawberry.lazy("api.schema.pcc")]
 LazyWeeklyHours = Annotated["WeeklyHours", strawberry.lazy("api.schema.scheduling")]
 LazyAvailabilityException = Annotated[
     "AvailabilityException", strawberry.lazy("api.schema.scheduling")
@@ -73,6 +78,39 @@ class Medspa(Node):
             uses_portrait_ehr=row.uses_portrait_ehr,
             row=row,
         )
+
+    @strawberry.field(
+        description="Phone line, chat channel and Acuity calendar states (contract view:"
+        " the medspa's admins and platform admins; empty for others)."
+    )
+    async def integrations(self, info: Info) -> list[LazyMedspaIntegration]:
+        from api.schema.pcc import MedspaIntegration
+
+        if not _sees_contract(info):
+            return []
+        rows = await info.context.loaders.integrations_by_medspa.load(self.row.id)
+        return [
+            MedspaIntegration(kind=r.kind, status=r.status, status_changed_on=r.status_changed_on)
+            for r in rows
+        ]
+
+    @strawberry.field(description="Recurring fee lines (contract view, as `integrations`).")
+    async def fee_lines(self, info: Info) -> list[LazyFeeLine]:
+        from api.schema.pcc import FeeLine
+
+        if not _sees_contract(info):
+            return []
+        rows = await info.context.loaders.fee_lines_by_medspa.load(self.row.id)
+        return [
+            FeeLine(
+                kind=r.kind,
+                amount_cents=r.amount_cents,
+                currency=r.currency,
+                period=r.period,
+                starts_on=r.starts_on,
+            )
+            for r in rows
+        ]
 
     @strawberry.field
     async def locations(
@@ -243,6 +281,18 @@ class Provider(Node):
         rows = await info.context.loaders.appointment_types_by_provider.load(self.row.id)
         return [AppointmentType.from_row(r) for r in rows]
 
+    @strawberry.field(
+        description="The PCCs working for this provider now (assigned, designated or covering),"
+        " each with their working hours; empty outside pcc.read scope."
+    )
+    async def pccs(self, info: Info) -> list[LazyProviderPcc]:
+        from api.schema.pcc import Pcc, ProviderPcc
+
+        rows = await info.context.loaders.pccs_by_provider.load(self.row.id)
+        return [
+            ProviderPcc(relation=r.relation, until=r.until, pcc=Pcc.from_row(r.pcc)) for r in rows
+        ]
+
     @strawberry.field(description="Weekly working hours (empty outside availability.read scope).")
     async def weekly_hours(self, info: Info) -> list[LazyWeeklyHours]:
         from api.schema.scheduling import WeeklyHours
@@ -297,3 +347,10 @@ async def _fetch_provider(ctx: Context, id_: uuid.UUID) -> Provider | None:
 node_type("Medspa", _fetch_medspa)
 node_type("Location", _fetch_location)
 node_type("Provider", _fetch_provider)
+
+
+def _sees_contract(info: Info) -> bool:
+    permissions = info.context.principal.permissions
+    return permissions.allows(Action.MEDSPA_UPDATE_SETTINGS) or permissions.allows(
+        Action.MEDSPA_TRANSITION_MODEL
+    )

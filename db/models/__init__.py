@@ -22,18 +22,37 @@ from db.models.availability import (
 from db.models.enums import (
     AuditOutcome,
     BusinessModel,
+    Channel,
+    CoverageSource,
     Dashboard,
     GfeRouting,
+    IntegrationKind,
+    IntegrationStatus,
     MembershipRole,
+    OooKind,
+    OooReason,
     PccKind,
     StaffRole,
 )
 from db.models.location import Location
 from db.models.masquerade import MasqueradeSession
-from db.models.medspa import Medspa
+from db.models.medspa import (
+    BusinessModelTransition,
+    Medspa,
+    MedspaFeeLine,
+    MedspaIntegration,
+)
 from db.models.notification import NotificationKind, NotificationOutbox
 from db.models.patient import Patient, PatientSource, RegistrationStatus
-from db.models.pcc import Pcc, PccAssignment
+from db.models.pcc import (
+    ChannelAccessGrant,
+    Coverage,
+    OooAffectedProvider,
+    OutOfOffice,
+    Pcc,
+    PccAssignment,
+    PlatformHoliday,
+)
 from db.models.policy_rule import PolicyRule, PolicyVersion
 from db.models.provider import Provider
 from db.models.scheduling_settings import SchedulingSettings
@@ -52,20 +71,34 @@ __all__ = [
     "AvailabilityExceptionKind",
     "BookingSource",
     "BusinessModel",
+    "BusinessModelTransition",
+    "Channel",
+    "ChannelAccessGrant",
+    "Coverage",
+    "CoverageSource",
     "Dashboard",
     "GfeRouting",
+    "IntegrationKind",
+    "IntegrationStatus",
     "Location",
     "MasqueradeSession",
     "Medspa",
+    "MedspaFeeLine",
+    "MedspaIntegration",
     "Membership",
     "MembershipRole",
     "NotificationKind",
     "NotificationOutbox",
+    "OooAffectedProvider",
+    "OooKind",
+    "OooReason",
+    "OutOfOffice",
     "Patient",
     "PatientSource",
     "Pcc",
     "PccAssignment",
     "PccKind",
+    "PlatformHoliday",
     "PolicyRule",
     "PolicyVersion",
     "Provider",

@@ -42,3 +42,38 @@ class AuditOutcome(StrEnum):
     ALLOWED = "ALLOWED"
     DENIED = "DENIED"
     FAILED = "FAILED"
+
+
+class OooKind(StrEnum):
+    FULL_DAY = "FULL_DAY"
+    PARTIAL_DAY = "PARTIAL_DAY"
+
+
+class OooReason(StrEnum):
+    VACATION = "VACATION"
+    SICK = "SICK"
+    EMERGENCY = "EMERGENCY"
+    OTHER = "OTHER"
+
+
+class CoverageSource(StrEnum):
+    OFFERED = "OFFERED"  # a PCC opted in
+    ASSIGNED = "ASSIGNED"  # a PCC manager assigned one
+
+
+class Channel(StrEnum):
+    OPENPHONE_LINE = "OPENPHONE_LINE"
+    TIGERCONNECT_CHAT = "TIGERCONNECT_CHAT"
+
+
+class IntegrationKind(StrEnum):
+    OPENPHONE_LINE = "OPENPHONE_LINE"
+    TIGERCONNECT_CHANNEL = "TIGERCONNECT_CHANNEL"
+    ACUITY_CALENDAR = "ACUITY_CALENDAR"
+
+
+class IntegrationStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    MARKED_FOR_RELEASE = "MARKED_FOR_RELEASE"
+    DEACTIVATED = "DEACTIVATED"
+    REVOKED = "REVOKED"

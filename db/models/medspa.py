@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, created_at, uuid_pk
-from db.models.enums import BusinessModel, GfeRouting
+from db.base import Base, TenantMixin, created_at, uuid_pk
+from db.models.enums import BusinessModel, GfeRouting, IntegrationKind, IntegrationStatus
 
 
 class Medspa(Base):
@@ -28,3 +29,52 @@ class Medspa(Base):
     pcc_service: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     uses_portrait_ehr: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = created_at()
+
+
+class MedspaFeeLine(TenantMixin, Base):
+    """A recurring fee on the medspa's contract (e.g. the optional PCC service)."""
+
+    __tablename__ = "medspa_fee_line"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    amount_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
+    period: Mapped[str] = mapped_column(String(10), nullable=False, default="MONTHLY")
+    starts_on: Mapped[date] = mapped_column(Date, nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class MedspaIntegration(TenantMixin, Base):
+    """An external resource tied to the medspa (phone line, chat channel, Acuity calendar)."""
+
+    __tablename__ = "medspa_integration"
+    __table_args__ = (UniqueConstraint("medspa_id", "kind"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[IntegrationKind] = mapped_column(
+        Enum(IntegrationKind, name="integration_kind"), nullable=False
+    )
+    status: Mapped[IntegrationStatus] = mapped_column(
+        Enum(IntegrationStatus, name="integration_status"), nullable=False
+    )
+    status_changed_on: Mapped[date] = mapped_column(Date, nullable=False)
+
+
+class BusinessModelTransition(TenantMixin, Base):
+    """The record of a LEGACY medspa moving to LAUNCH or FLEX."""
+
+    __tablename__ = "business_model_transition"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    from_model: Mapped[BusinessModel] = mapped_column(
+        Enum(BusinessModel, name="business_model", create_type=False), nullable=False
+    )
+    to_model: Mapped[BusinessModel] = mapped_column(
+        Enum(BusinessModel, name="business_model", create_type=False), nullable=False
+    )
+    keep_pcc: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    transitioned_by_user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="RESTRICT"), nullable=False
+    )
+    transitioned_at: Mapped[datetime] = created_at()

@@ -28,6 +28,7 @@ from db.models import (
     StaffRole,
     User,
 )
+from db.seed.coverage import seed_coverage
 from db.seed.scheduling import seed_scheduling
 from db.session import set_tenant_settings
 
@@ -291,4 +292,5 @@ async def seed_demo(session: AsyncSession) -> DemoIds:
     ids.appointment_types = await seed_scheduling(
         session, medspa_ids=ids.medspas, provider_ids=ids.providers
     )
+    await seed_coverage(session, pccs=ids.pccs, users=ids.users, medspas=ids.medspas)
     return ids

@@ -1,0 +1,238 @@
+"""PCC directory and assignments (DESIGN §3, §5): who coordinates for which provider."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, exists, false, or_, select
+
+from api.authz.actions import Action
+from api.authz.principal import Principal
+from api.authz.scopes import Anchor
+from api.errors import DomainError, Problem, invalid, not_found
+from api.resolvers.pagination import Page, SortKey, paginate
+from db.models import AuditOutcome, Medspa, Pcc, PccAssignment, PccKind, Provider
+
+if TYPE_CHECKING:
+    from api.context import Context
+
+
+def _active_assignment(now: datetime) -> ColumnElement[bool]:
+    return (PccAssignment.starts_at <= now) & (
+        PccAssignment.ends_at.is_(None) | (PccAssignment.ends_at > now)
+    )
+
+
+def _pccs_of_medspa(principal: Principal) -> ColumnElement[bool]:
+    """A medspa's PCCs: those assigned to its providers now, and the one designated to it."""
+    if principal.medspa_id is None:
+        return false()
+    now = datetime.now(UTC)
+    assigned = exists().where(
+        PccAssignment.pcc_id == Pcc.id,
+        PccAssignment.medspa_id == principal.medspa_id,
+        _active_assignment(now),
+    )
+    return or_(assigned, Pcc.designated_medspa_id == principal.medspa_id)
+
+
+def _own_pcc(principal: Principal) -> ColumnElement[bool]:
+    return Pcc.id == principal.pcc_id if principal.pcc_id else false()
+
+
+ANCHOR = Anchor(medspa=None, own=_own_pcc, tenant=_pccs_of_medspa)
+SORT = SortKey((Pcc.created_at, Pcc.id), ("created_at", "id"))
+
+_PROVIDER_ANCHOR = Anchor(medspa=Provider.medspa_id, provider=Provider.id)
+ASSIGNMENT_ANCHOR = Anchor(medspa=PccAssignment.medspa_id, provider=PccAssignment.provider_id)
+ASSIGNMENT_SORT = SortKey((PccAssignment.starts_at, PccAssignment.id), ("starts_at", "id"))
+
+
+async def pccs_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Pcc | None]:
+    rows = (
+        await ctx.session.execute(
+            select(Pcc).where(Pcc.id.in_(ids), ctx.scope(Action.PCC_READ, ANCHOR))
+        )
+    ).scalars()
+    found = {r.id: r for r in rows}
+    return [found.get(i) for i in ids]
+
+
+async def list_pccs(
+    ctx: Context, *, kind: PccKind | None, first: int | None, after: str | None
+) -> Page[Pcc]:
+    ctx.authorize(Action.PCC_READ)
+    stmt = select(Pcc).where(ctx.scope(Action.PCC_READ, ANCHOR))
+    if kind is not None:
+        stmt = stmt.where(Pcc.kind == kind)
+    return await paginate(ctx.session, stmt, sort=SORT, first=first, after=after)
+
+
+@dataclass(frozen=True)
+class ProviderPcc:
+    """A PCC working for a provider now: by assignment, by designation, or covering."""
+
+    provider_id: uuid.UUID
+    pcc: Pcc
+    relation: str
+    until: datetime | None
+
+
+async def pccs_by_provider(
+    ctx: Context, provider_ids: Sequence[uuid.UUID]
+) -> list[list[ProviderPcc]]:
+    """Each provider's PCCs now, in key order (one statement per relation kind)."""
+    from api.resolvers.coverage import covering_pccs_by_provider
+
+    now = datetime.now(UTC)
+    result: dict[uuid.UUID, list[ProviderPcc]] = {p: [] for p in provider_ids}
+    if not ctx.principal.permissions.allows(Action.PCC_READ):
+        return [result[p] for p in provider_ids]
+    assigned = (
+        await ctx.session.execute(
+            select(PccAssignment, Pcc)
+            .join(Pcc, Pcc.id == PccAssignment.pcc_id)
+            .where(PccAssignment.provider_id.in_(provider_ids), _active_assignment(now))
+        )
+    ).all()
+    for assignment, pcc in assigned:
+        result[assignment.provider_id].append(
+            ProviderPcc(assignment.provider_id, pcc, "ASSIGNED", assignment.ends_at)
+        )
+    designated = (
+        await ctx.session.execute(
+            select(Provider.id, Pcc)
+            .join(Pcc, Pcc.designated_medspa_id == Provider.medspa_id)
+            .where(Provider.id.in_(provider_ids))
+        )
+    ).all()
+    for provider_id, pcc in designated:
+        result[provider_id].append(ProviderPcc(provider_id, pcc, "DESIGNATED", None))
+    for provider_id, pcc, until in await covering_pccs_by_provider(ctx, provider_ids, now):
+        result[provider_id].append(ProviderPcc(provider_id, pcc, "COVERING", until))
+    return [result[p] for p in provider_ids]
+
+
+async def list_assignments(
+    ctx: Context,
+    *,
+    pcc_id: uuid.UUID | None,
+    active_only: bool,
+    first: int | None,
+    after: str | None,
+) -> Page[PccAssignment]:
+    ctx.authorize(Action.PCC_READ)
+    stmt = select(PccAssignment).where(
+        ctx.scope(Action.PROVIDER_READ, ASSIGNMENT_ANCHOR),
+        PccAssignment.pcc_id.in_(select(Pcc.id).where(ctx.scope(Action.PCC_READ, ANCHOR))),
+    )
+    if pcc_id is not None:
+        stmt = stmt.where(PccAssignment.pcc_id == pcc_id)
+    if active_only:
+        stmt = stmt.where(_active_assignment(datetime.now(UTC)))
+    return await paginate(ctx.session, stmt, sort=ASSIGNMENT_SORT, first=first, after=after)
+
+
+async def assign_pcc(
+    ctx: Context,
+    *,
+    pcc_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+) -> PccAssignment:
+    ctx.authorize(Action.PCC_ASSIGNMENT_MANAGE, resource_type="Provider", resource_id=provider_id)
+    pcc = await ctx.session.get(Pcc, pcc_id) if pcc_id else None
+    provider = (
+        (
+            await ctx.session.execute(
+                select(Provider).where(
+                    Provider.id == provider_id,
+                    ctx.scope(Action.PROVIDER_READ, _PROVIDER_ANCHOR),
+                )
+            )
+        ).scalar_one_or_none()
+        if provider_id
+        else None
+    )
+    if pcc is None or provider is None:
+        raise not_found("PCC or provider not found.")
+    medspa = await ctx.session.get(Medspa, provider.medspa_id)
+    assert medspa is not None
+    if not medspa.uses_portrait_ehr:
+        raise DomainError(
+            Problem(
+                "PCC_NOT_ELIGIBLE",
+                "This medspa does not use Portrait's EHR, so it cannot be given a PCC.",
+                "providerId",
+            )
+        )
+    if pcc.kind is PccKind.DESIGNATED:
+        raise invalid("pccId", "A designated PCC already works for every provider of its medspa.")
+    start = starts_at or datetime.now(UTC)
+    if ends_at is not None and ends_at <= start:
+        raise invalid("endsAt", "The assignment must end after it starts.")
+    overlapping = (
+        await ctx.session.execute(
+            select(PccAssignment.id).where(
+                PccAssignment.pcc_id == pcc.id,
+                PccAssignment.provider_id == provider.id,
+                PccAssignment.ends_at.is_(None) | (PccAssignment.ends_at > start),
+                *([PccAssignment.starts_at < ends_at] if ends_at else []),
+            )
+        )
+    ).first()
+    if overlapping is not None:
+        raise DomainError(
+            Problem("ALREADY_ASSIGNED", "This PCC is already assigned to the provider.", "pccId")
+        )
+    assignment = PccAssignment(
+        id=uuid.uuid4(),
+        medspa_id=provider.medspa_id,
+        pcc_id=pcc.id,
+        provider_id=provider.id,
+        starts_at=start,
+        ends_at=ends_at,
+    )
+    ctx.session.add(assignment)
+    await ctx.session.flush()
+    ctx.audit(
+        Action.PCC_ASSIGNMENT_MANAGE.value,
+        AuditOutcome.ALLOWED,
+        resource_type="PccAssignment",
+        resource_id=assignment.id,
+        medspa_id=provider.medspa_id,
+        detail={"operation": "assign", "pccId": str(pcc.id), "providerId": str(provider.id)},
+    )
+    return assignment
+
+
+async def end_assignment(
+    ctx: Context, *, assignment_id: uuid.UUID | None, ends_at: datetime | None
+) -> PccAssignment:
+    ctx.authorize(
+        Action.PCC_ASSIGNMENT_MANAGE, resource_type="PccAssignment", resource_id=assignment_id
+    )
+    assignment = await ctx.session.get(PccAssignment, assignment_id) if assignment_id else None
+    if assignment is None:
+        raise not_found("Assignment not found.")
+    end = ends_at or datetime.now(UTC)
+    if end <= assignment.starts_at:
+        raise invalid("endsAt", "The assignment must end after it starts.")
+    if assignment.ends_at is not None and assignment.ends_at <= end:
+        raise invalid("endsAt", "The assignment already ends by then.")
+    assignment.ends_at = end
+    await ctx.session.flush()
+    ctx.audit(
+        Action.PCC_ASSIGNMENT_MANAGE.value,
+        AuditOutcome.ALLOWED,
+        resource_type="PccAssignment",
+        resource_id=assignment.id,
+        medspa_id=assignment.medspa_id,
+        detail={"operation": "end", "endsAt": end.isoformat()},
+    )
+    return assignment
