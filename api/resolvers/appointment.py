@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -346,12 +346,22 @@ class _IdempotencyKeyTaken(Exception):
     pass
 
 
-async def write_with_retry(ctx: Context, write: Callable[[], Awaitable[None]]) -> None:
+async def write_with_retry(
+    ctx: Context, *, provider_id: uuid.UUID, write: Callable[[], Awaitable[None]]
+) -> None:
     """Run `write` (which flushes) in a savepoint; overlaps become SLOT_UNAVAILABLE.
 
-    A deadlock or serialization failure rolls back to the savepoint, which releases the
-    locks taken since, and tries again after a short, jittered pause.
+    Writers of one provider's calendar first queue on a transaction-level advisory lock.
+    The exclusion constraint still decides; the lock only keeps concurrent inserters from
+    each waiting on the others' uncommitted index entries (a GiST exclusion check happens
+    after the insert), which turns a burst on one slot into a storm of deadlocks. A deadlock
+    or serialization failure that still happens rolls back to the savepoint, which releases
+    the row locks taken since, and tries again after a short, jittered pause.
     """
+    await ctx.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"appointment.provider:{provider_id}"},
+    )
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with ctx.session.begin_nested():
@@ -458,7 +468,7 @@ async def book_plan(
         holder.append(row)
 
     try:
-        await write_with_retry(ctx, insert)
+        await write_with_retry(ctx, provider_id=plan.provider.id, write=insert)
     except (_IdempotencyKeyTaken, DomainError):
         # A concurrent request with the same key may have won (possibly on the same slot).
         existing = await _by_key(ctx, medspa_id, idempotency_key) if idempotency_key else None
@@ -682,7 +692,7 @@ async def reschedule_appointment(
         await ctx.session.flush()
 
     try:
-        await write_with_retry(ctx, move)
+        await write_with_retry(ctx, provider_id=plan.provider.id, write=move)
     except DomainError:
         await ctx.session.refresh(row)
         raise

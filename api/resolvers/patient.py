@@ -177,8 +177,7 @@ async def insert_patient(
     try:
         async with ctx.session.begin_nested():
             await ctx.session.flush()
-    except IntegrityError as exc:
-        ctx.session.expunge(row)
+    except IntegrityError as exc:  # the savepoint's rollback has already dropped `row`
         raise DomainError(
             Problem(
                 "PATIENT_EXISTS",
