@@ -286,7 +286,8 @@ async def _appointments(
                 if (provider.id, starts_at) in taken:
                     continue
                 ends_at = starts_at + timedelta(minutes=kind.duration_minutes)
-                patient = patients[(p_index * 5 + day_offset * 3 + s_index) % len(patients)]
+                # Each provider sees four of the medspa's patients (OWN scope has a subset).
+                patient = patients[(p_index * 4 + (day_offset * 3 + s_index) % 4) % len(patients)]
                 session.add(
                     Appointment(
                         id=uuid.uuid4(),
