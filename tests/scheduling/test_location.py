@@ -133,8 +133,6 @@ async def test_update_location_matrix(
         bearer=bearer,
     )
     expected = ADMIN_ONLY_ON_GLOW[who]
-    if who == "vera@portrait.example":
-        expected = "FORBIDDEN"
     payload = await assert_matrix_answer(
         answer=answer,
         expected=expected,

@@ -97,9 +97,6 @@ async def test_the_fall_back_night_is_an_hour_longer(gql: Gql, demo: DemoIds) ->
 
 
 async def test_booking_on_the_dst_monday_uses_local_hours(gql: Gql, demo: DemoIds) -> None:
-    from tests.scheduling.test_booking import BOOK, booking
-
-    _ = (BOOK, booking)  # the same mutation the booking tests use
     at_nine = local(date(2027, 3, 15), time(9))
     assert at_nine.isoformat() == "2027-03-15T13:00:00+00:00"
     eight_am_est_equivalent = local(date(2027, 3, 15), time(8))
