@@ -96,11 +96,13 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         ctx: Context = request.state.ctx
-        if ctx.failed:
-            await ctx.session.rollback()
-        else:
-            ctx.flush_audit()
-            await ctx.session.commit()
+        if not await ctx.finish() and result.data is not None:
+            # The writes were rolled back: never let an answer claim otherwise. (When the
+            # operation already failed as a whole, its own errors are the truth; keep them.)
+            result.data = None
+            result.errors = [
+                GraphQLError("Unexpected error.", extensions={"code": "INTERNAL_SERVER_ERROR"})
+            ]
         data = process_result(result)
         errors = cast(list[dict[str, Any]], data.get("errors") or [])
         for error in errors:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.authz.actions import Action
@@ -23,6 +24,7 @@ from api.errors import ApiError, ErrorCode
 from api.resolvers.audit import record
 from api.settings import Settings
 from db.models import AuditEvent, AuditOutcome
+from db.session import set_tenant_settings
 
 if TYPE_CHECKING:
     from api.resolvers.loaders import Loaders
@@ -75,10 +77,33 @@ class Context:
             raise ApiError(ErrorCode.UNAUTHENTICATED, "Authentication required.")
         raise ApiError(ErrorCode.FORBIDDEN, f"You are not allowed to {action.value}.")
 
-    def flush_audit(self) -> None:
-        """Add the queued audit rows to the session (called once, before commit)."""
-        self.session.add_all(self.audit_events)
-        self.audit_events = []
+    async def finish(self) -> bool:
+        """End the request's transaction: commit its writes and audit rows, or, when an
+        unexpected error was masked or the commit itself fails, roll back and keep only the
+        audit rows (in a fresh transaction). True when the writes were committed."""
+        events = list(self.audit_events)
+        if not self.failed:
+            try:
+                self.session.add_all(events)
+                await self.session.commit()
+                return True
+            except SQLAlchemyError:
+                # E.g. GraphQL cancelled a sibling field mid-query and the connection's
+                # transaction is unusable: nothing of this request's writes is kept.
+                log.exception("commit failed in request %s", self.request_id)
+                self.failed = True
+        await self.session.rollback()
+        try:
+            async with self.session.begin():
+                await set_tenant_settings(
+                    self.session,
+                    medspa_ids=self.principal.rls_medspa_ids,
+                    platform=self.principal.rls_platform,
+                )
+                self.session.add_all(events)
+        except SQLAlchemyError:
+            log.exception("could not record the audit rows of request %s", self.request_id)
+        return False
 
     def scope(self, action: Action, anchor: Anchor) -> ColumnElement[bool]:
         return scope_clause(self.principal, action, anchor)

@@ -16,7 +16,10 @@ from db.models import Provider
 if TYPE_CHECKING:
     from api.context import Context
 
-ANCHOR = Anchor(medspa=Provider.medspa_id, provider=Provider.id, public=Provider.active.is_(True))
+# Anonymous visitors see providers by name only, through the public booking page's own
+# type; the full `Provider` type has no PUBLIC rows (credentials, licence stay private).
+PUBLIC_ROWS = Provider.active.is_(True)
+ANCHOR = Anchor(medspa=Provider.medspa_id, provider=Provider.id)
 SORT = SortKey((Provider.display_name, Provider.id), ("display_name", "id"))
 
 

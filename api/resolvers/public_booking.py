@@ -73,7 +73,7 @@ def _public(anchor: Anchor) -> ColumnElement[bool]:
 
 # What the PUBLIC scope shows of each resource (the anchors' own definitions).
 PUBLIC_LOCATION = _public(location_resolvers.ANCHOR)
-PUBLIC_PROVIDER = _public(provider_resolvers.ANCHOR)
+PUBLIC_PROVIDER = provider_resolvers.PUBLIC_ROWS
 PUBLIC_TYPE = _public(type_resolvers.ANCHOR)
 
 _REACH = text(
