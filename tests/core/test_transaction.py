@@ -33,7 +33,8 @@ async def test_public_visitors_never_get_the_full_provider_type(
 
     nina = encode_global_id("Provider", principals.demo.providers["nina@glow.example"])
     answer = await gql(
-        """query($id: ID!) { publicLocation(bookingSlug: "glow-downtown") { providers { displayName } }
+        """query($id: ID!) {
+            publicLocation(bookingSlug: "glow-downtown") { providers { displayName } }
             node(id: $id) { ... on Provider { credentials licensedToSelfClear } } }""",
         {"id": nina},
     )
