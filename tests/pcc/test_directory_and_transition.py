@@ -14,9 +14,6 @@ from db.seed.demo import DemoIds
 from tests.conftest import Audit, Gql
 from tests.pcc.helpers import absence
 
-# Root fields whose role matrix lives here (the coverage test in tests/authz collects these).
-MATRIX_FIELDS = {"pccs", "endPccAssignment"}
-
 PROVIDER_PCCS = """query($id: ID!) { node(id: $id) { ... on Provider { displayName
     pccs { relation until pcc { fullName kind timeZone workingHours } } } } }"""
 

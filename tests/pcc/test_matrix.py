@@ -14,20 +14,6 @@ from db.seed.demo import DemoIds
 from tests.conftest import ALL_CALLERS, Audit, Gql, Principals
 from tests.pcc.helpers import absence
 
-MATRIX_FIELDS = {
-    "pccAssignments",
-    "outOfOffice",
-    "openCoverageRequests",
-    "platformHolidays",
-    "assignPcc",
-    "reportOutOfOffice",
-    "createPlatformHoliday",
-    "offerCoverage",
-    "assignCoverage",
-    "coverOwnLines",
-    "transitionBusinessModel",
-}
-
 STAFF_ANY = {"ops@portrait.example", "maria@portrait.example"}
 PCCS = {
     "vera@portrait.example",
@@ -307,3 +293,39 @@ async def test_transition(
         assert answer.data["transitionBusinessModel"]["medspa"]["businessModel"] == "LAUNCH"
     else:
         await _denied(answer, audit, _expected_denial(who))
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_end_pcc_assignment(
+    gql: Gql,
+    principals: Principals,
+    audit: Audit,
+    owner_engine: AsyncEngine,
+    demo: DemoIds,
+    who: str,
+) -> None:
+    async with owner_engine.connect() as conn:
+        assignment_id = (
+            await conn.execute(
+                text("SELECT id FROM pcc_assignment WHERE provider_id = :p"),
+                {"p": demo.providers["nina@glow.example"]},
+            )
+        ).scalar_one()
+    answer = await gql(
+        "mutation($id: ID!) { endPccAssignment(assignmentId: $id) { assignment { endsAt } errors { code } } }",
+        {"id": encode_global_id("PccAssignment", assignment_id)},
+        bearer=await principals.bearer(who),
+    )
+    async with owner_engine.connect() as conn:
+        ended = (
+            await conn.execute(
+                text("SELECT ends_at IS NOT NULL FROM pcc_assignment WHERE id = :id"),
+                {"id": assignment_id},
+            )
+        ).scalar_one()
+    if who in STAFF_ANY:
+        assert answer.data["endPccAssignment"]["errors"] == []
+        assert ended is True
+    else:
+        await _denied(answer, audit, _expected_denial(who))
+        assert ended is False

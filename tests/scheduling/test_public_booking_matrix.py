@@ -1,0 +1,40 @@
+"""The public booking page is public: every kind of caller books through it alike, and the
+answer never carries more than the booking's own confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from api.resolvers.public_booking import LIMITER
+from db.seed.demo import DemoIds
+from tests.conftest import ALL_CALLERS, Gql, Principals
+from tests.scheduling.test_public_booking import BOOK, _booking
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit() -> Iterator[None]:
+    LIMITER.reset()
+    yield
+    LIMITER.reset()
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_public_book_appointment(
+    gql: Gql, principals: Principals, demo: DemoIds, who: str
+) -> None:
+    answer = await gql(
+        BOOK, _booking(demo, email="pat@example.com"), bearer=await principals.bearer(who)
+    )
+    assert answer.errors == [], answer.body
+    payload = answer.data["publicBookAppointment"]
+    assert payload["errors"] == []
+    assert payload["booking"]["providerName"] == "Omar Haddad"
+    assert set(payload["booking"]) == {
+        "confirmationCode",
+        "startsAt",
+        "appointmentTypeName",
+        "providerName",
+        "locationName",
+    }
