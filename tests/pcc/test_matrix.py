@@ -312,7 +312,8 @@ async def test_end_pcc_assignment(
             )
         ).scalar_one()
     answer = await gql(
-        "mutation($id: ID!) { endPccAssignment(assignmentId: $id) { assignment { endsAt } errors { code } } }",
+        "mutation($id: ID!) { endPccAssignment(assignmentId: $id) {"
+        " assignment { endsAt } errors { code } } }",
         {"id": encode_global_id("PccAssignment", assignment_id)},
         bearer=await principals.bearer(who),
     )
