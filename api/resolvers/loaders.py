@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
     from api.context import Context
 
 PageKey = tuple[uuid.UUID, int | None, str | None]
+K = TypeVar("K")
+V = TypeVar("V")
+W = TypeVar("W")
 AppointmentPageKey = appointments.AppointmentPageKey
 
 
@@ -141,3 +146,30 @@ class Loaders:
         self.fee_lines_by_medspa: DataLoader[uuid.UUID, list[MedspaFeeLine]] = DataLoader(
             lambda ids: medspa_resolvers.fee_lines_of(ctx, ids)
         )
+
+
+def now_or_later(
+    loader: DataLoader[K, V | None], key: K, wrap: Callable[[V], W]
+) -> W | Awaitable[W | None] | None:
+    """The wrapped value at once when the loader already holds it, else an awaitable.
+
+    A relation field returning this costs a plain call for rows primed in bulk by the list
+    that produced them (see `prime`), and still batches through the loader otherwise: an
+    async resolver per nested object is what makes large lists slow in GraphQL.
+    """
+    future = loader.cache_map.get(key)
+    settled = future is not None and future.done() and not future.cancelled()
+    if future is not None and settled and future.exception() is None:
+        value = future.result()
+        return wrap(value) if value is not None else None
+
+    async def later() -> W | None:
+        value = await loader.load(key)
+        return wrap(value) if value is not None else None
+
+    return later()
+
+
+async def prime(*batches: tuple[DataLoader[K, Any], Iterable[K]]) -> None:
+    """Load each loader's keys in bulk, concurrently (one statement per loader)."""
+    await asyncio.gather(*(loader.load_many(list(dict.fromkeys(keys))) for loader, keys in batches))

@@ -33,6 +33,7 @@ from api.schema.appointment import (
     BookAppointmentInput,
     BookAppointmentPayload,
     Slot,
+    prime_relations,
 )
 from api.schema.appointment_type import (
     AppointmentType,
@@ -164,6 +165,7 @@ class SchedulingQuery:
                 statuses=statuses,
             ),
         )
+        await prime_relations(info, rows)
         return [Appointment.from_row(r) for r in rows]
 
     @strawberry.field(description="Free slots in the location's zone (31 days at most).")
