@@ -32,7 +32,14 @@ def record(
     medspa_id: uuid.UUID | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """An audit row carrying both the real actor and the effective user."""
+    """An audit row carrying both the real actor and the effective user; a PCC acting
+    under an active coverage window has the window on the row too."""
+    detail = dict(detail or {})
+    if principal.coverage:
+        detail["coverage"] = [
+            {"providerId": str(c.provider_id), "until": c.until.isoformat()}
+            for c in principal.coverage
+        ]
     return AuditEvent(
         id=uuid.uuid4(),
         medspa_id=medspa_id if medspa_id is not None else principal.medspa_id,
@@ -45,7 +52,7 @@ def record(
         resource_id=str(resource_id) if resource_id is not None else None,
         outcome=outcome,
         request_id=principal.request_id,
-        detail=detail or {},
+        detail=detail,
     )
 
 

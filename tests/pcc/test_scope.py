@@ -168,3 +168,24 @@ async def test_provider_covering_own_lines_is_out_of_coverage(
     ]  # Kim sees only her own row
     inside = await gql(CALENDAR, week(), as_="sam@portrait.example")
     assert _providers(inside) == {"Lena Novak"}
+
+
+async def test_covering_access_shows_in_the_audit_trail(
+    gql: Gql, demo: DemoIds, owner_session: AsyncSession, audit: object
+) -> None:
+    now = datetime.now(UTC)
+    await absence(
+        owner_session,
+        demo,
+        pcc="cody@portrait.example",
+        starts=now - timedelta(hours=1),
+        ends=now + timedelta(hours=1),
+        covering="sam@portrait.example",
+    )
+    denied = await gql("{ auditEvents { edges { cursor } } }", as_="sam@portrait.example")
+    [row] = await audit.rows(request_id=denied.errors[0]["extensions"]["requestId"])  # type: ignore[attr-defined]
+    covered = {c["providerId"] for c in row["detail"]["coverage"]}
+    assert covered == {
+        str(demo.providers["lena@legacy.example"]),
+        str(demo.providers["kim@legacy.example"]),
+    }
