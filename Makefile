@@ -34,6 +34,7 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/authz.py
+	$(BIN)/python bench/calendar.py
 
 clean:
 	rm -rf $(VENV) .data
