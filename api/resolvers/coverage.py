@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, exists, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.authz.actions import Action
+from api.authz.actions import Action, Scope
 from api.authz.principal import CoverageInfo, Principal
 from api.authz.scopes import Anchor
 from api.errors import DomainError, Problem, invalid, not_found
@@ -288,7 +288,7 @@ async def report_out_of_office(
     grant = ctx.authorize(Action.OOO_REPORT, resource_type="Pcc", resource_id=pcc_id)
     target_id = pcc_id or ctx.principal.pcc_id
     pcc = await ctx.session.get(Pcc, target_id) if target_id else None
-    if pcc is None or (grant.scope.value == "OWN" and pcc.id != ctx.principal.pcc_id):
+    if pcc is None or (grant.scope is Scope.OWN and pcc.id != ctx.principal.pcc_id):
         ctx.audit(
             Action.OOO_REPORT.value,
             AuditOutcome.DENIED,
