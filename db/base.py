@@ -73,4 +73,16 @@ TENANT_TABLES: tuple[str, ...] = (
     "medspa_fee_line",
     "medspa_integration",
     "business_model_transition",
+    # services, GFE and charting (migration 0004)
+    "service_group",
+    "service",
+    "service_document",
+    "service_document_requirement",
+    "appointment_type_service",
+    "gfe_settings",
+    "gfe_request",
+    "gfe_request_service",
+    "clearance",
+    "service_visit",
+    "service_visit_service",
 )

@@ -24,6 +24,7 @@ from api.resolvers.location import locations_by_ids, locations_by_medspa
 from api.resolvers.medspa import medspas_by_ids
 from api.resolvers.pagination import Page
 from api.resolvers.provider import providers_by_ids, providers_by_medspa
+from api.resolvers.service_loaders import ServiceLoaders
 from api.resolvers.user import users_by_ids
 from db.models import (
     Appointment,
@@ -146,6 +147,8 @@ class Loaders:
         self.fee_lines_by_medspa: DataLoader[uuid.UUID, list[MedspaFeeLine]] = DataLoader(
             lambda ids: medspa_resolvers.fee_lines_of(ctx, ids)
         )
+        # Services, GFE and charting (issue 6)
+        self.services = ServiceLoaders(ctx)
 
 
 def now_or_later(

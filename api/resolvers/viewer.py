@@ -14,10 +14,12 @@ from api.resolvers import (
     api_client,
     appointment,
     appointment_type,
+    coverage,
     location,
     masquerade,
     medspa,
     patient,
+    pcc,
     provider,
 )
 from db.models import (
@@ -27,7 +29,9 @@ from db.models import (
     Location,
     MasqueradeSession,
     Medspa,
+    OutOfOffice,
     Patient,
+    Pcc,
     Provider,
 )
 
@@ -44,6 +48,8 @@ RESOURCE_ANCHORS: dict[str, tuple[Any, Anchor]] = {
     "Appointment": (Appointment, appointment.ANCHOR),
     "AppointmentType": (AppointmentType, appointment_type.ANCHOR),
     "Patient": (Patient, patient.ANCHOR),
+    "Pcc": (Pcc, pcc.ANCHOR),
+    "OutOfOffice": (OutOfOffice, coverage.OOO_ANCHOR),
 }
 
 

@@ -14,6 +14,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from api.context import Context
 from api.resolvers.loaders import now_or_later, prime
 from api.schema.appointment_type import AppointmentType
+from api.schema.gfe import ClearanceStatus
 from api.schema.node import Node, encode_global_id, node_type
 from api.schema.patient import Patient
 from api.schema.payload import UserError
@@ -93,6 +94,14 @@ class Appointment(Node):
             self.row.appointment_type_id,
             AppointmentType.from_row,
         )
+
+    @strawberry.field(
+        description="Whether the patient is cleared for every service the appointment's type"
+        " delivers, as of its start (booking an uncleared service is allowed, and flagged)."
+    )
+    async def clearance_status(self, info: Info) -> ClearanceStatus:  # type: ignore[valid-type]
+        loader = info.context.loaders.services.clearance_status_by_appointment
+        return await loader.load(self.row.id)
 
 
 RELATION_KEYS = {

@@ -31,6 +31,7 @@ from api.schema.node import Node, resolve_node
 from api.schema.payload import run_mutation
 from api.schema.pcc import PCC_TYPES, PccMutation, PccQuery
 from api.schema.scheduling_root import SCHEDULING_TYPES, SchedulingMutation, SchedulingQuery
+from api.schema.services_root import SERVICE_TYPES, ServiceMutation, ServiceQuery
 from api.schema.types import Location, Medspa, Provider, User
 from api.schema.viewer import Viewer
 from api.settings import Settings
@@ -39,7 +40,7 @@ Info = strawberry.Info[Context, None]
 
 
 @strawberry.type
-class Query(SchedulingQuery, PccQuery):
+class Query(SchedulingQuery, PccQuery, ServiceQuery):
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context)
@@ -113,7 +114,7 @@ class Query(SchedulingQuery, PccQuery):
 
 
 @strawberry.type
-class Mutation(SchedulingMutation, PccMutation):
+class Mutation(SchedulingMutation, PccMutation, ServiceMutation):
     @strawberry.mutation(description="Act as one of your providers (an audited, expiring session).")
     async def start_masquerade(
         self,
@@ -191,6 +192,7 @@ TYPES = [
     AuditEvent,
     *SCHEDULING_TYPES,
     *PCC_TYPES,
+    *SERVICE_TYPES,
 ]
 
 

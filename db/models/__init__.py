@@ -19,6 +19,7 @@ from db.models.availability import (
     ProviderLocation,
     WeeklyHours,
 )
+from db.models.chart import ServiceVisit, ServiceVisitService, ServiceVisitStatus
 from db.models.enums import (
     AuditOutcome,
     BusinessModel,
@@ -33,6 +34,15 @@ from db.models.enums import (
     OooReason,
     PccKind,
     StaffRole,
+)
+from db.models.gfe import (
+    Clearance,
+    ClearanceSource,
+    GfeDestination,
+    GfeRequest,
+    GfeRequestService,
+    GfeRequestStatus,
+    GfeSettings,
 )
 from db.models.location import Location
 from db.models.masquerade import MasqueradeSession
@@ -56,6 +66,16 @@ from db.models.pcc import (
 from db.models.policy_rule import PolicyRule, PolicyVersion
 from db.models.provider import Provider
 from db.models.scheduling_settings import SchedulingSettings
+from db.models.service import (
+    AppointmentTypeService,
+    LibraryService,
+    LibraryServiceGroup,
+    Service,
+    ServiceDocument,
+    ServiceDocumentKind,
+    ServiceDocumentRequirement,
+    ServiceGroup,
+)
 from db.models.user import Membership, StaffMember, User
 
 __all__ = [
@@ -65,6 +85,7 @@ __all__ = [
     "AppointmentStatus",
     "AppointmentType",
     "AppointmentTypeLocation",
+    "AppointmentTypeService",
     "AuditEvent",
     "AuditOutcome",
     "AvailabilityException",
@@ -74,12 +95,21 @@ __all__ = [
     "BusinessModelTransition",
     "Channel",
     "ChannelAccessGrant",
+    "Clearance",
+    "ClearanceSource",
     "Coverage",
     "CoverageSource",
     "Dashboard",
+    "GfeDestination",
+    "GfeRequest",
+    "GfeRequestService",
+    "GfeRequestStatus",
     "GfeRouting",
+    "GfeSettings",
     "IntegrationKind",
     "IntegrationStatus",
+    "LibraryService",
+    "LibraryServiceGroup",
     "Location",
     "MasqueradeSession",
     "Medspa",
@@ -106,6 +136,14 @@ __all__ = [
     "ProviderLocation",
     "RegistrationStatus",
     "SchedulingSettings",
+    "Service",
+    "ServiceDocument",
+    "ServiceDocumentKind",
+    "ServiceDocumentRequirement",
+    "ServiceGroup",
+    "ServiceVisit",
+    "ServiceVisitService",
+    "ServiceVisitStatus",
     "StaffMember",
     "StaffRole",
     "User",

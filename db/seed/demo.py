@@ -30,6 +30,7 @@ from db.models import (
 )
 from db.seed.coverage import seed_coverage
 from db.seed.scheduling import seed_scheduling
+from db.seed.services import seed_services
 from db.session import set_tenant_settings
 
 T = TypeVar("T")
@@ -160,6 +161,10 @@ class DemoIds:
     pccs: dict[str, uuid.UUID] = field(default_factory=dict)
     # {medspa slug: {appointment type name: id}} (db/seed/scheduling.py)
     appointment_types: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
+    # Portrait's library {name: id} and each medspa's services {slug: {name: id}}
+    # (db/seed/services.py)
+    library_services: dict[str, uuid.UUID] = field(default_factory=dict)
+    services: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
 
 
 async def _get_or_add(
@@ -293,4 +298,8 @@ async def seed_demo(session: AsyncSession) -> DemoIds:
         session, medspa_ids=ids.medspas, provider_ids=ids.providers
     )
     await seed_coverage(session, pccs=ids.pccs, users=ids.users, medspas=ids.medspas)
+    catalogue = await seed_services(
+        session, medspa_ids=ids.medspas, appointment_types=ids.appointment_types
+    )
+    ids.library_services, ids.services = catalogue.library, catalogue.services
     return ids

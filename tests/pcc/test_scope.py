@@ -189,3 +189,14 @@ async def test_covering_access_shows_in_the_audit_trail(
         str(demo.providers["lena@legacy.example"]),
         str(demo.providers["kim@legacy.example"]),
     }
+
+
+async def test_can_report_for_this_pcc(gql: Gql, demo: DemoIds) -> None:
+    query = """query($id: ID!) { viewer { can(action: OOO_REPORT, resourceId: $id) {
+        allowed } } }"""
+    vera = encode_global_id("Pcc", demo.pccs["vera@portrait.example"])
+    cody = encode_global_id("Pcc", demo.pccs["cody@portrait.example"])
+    can = (await gql(query, {"id": vera}, as_="vera@portrait.example")).data["viewer"]["can"]
+    cannot = (await gql(query, {"id": cody}, as_="vera@portrait.example")).data["viewer"]["can"]
+    manager = (await gql(query, {"id": cody}, as_="maria@portrait.example")).data["viewer"]["can"]
+    assert (can["allowed"], cannot["allowed"], manager["allowed"]) == (True, False, True)
