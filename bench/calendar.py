@@ -241,7 +241,7 @@ async def _create_medspa(session: Any, slug: str, first_monday: date) -> Medspa:
             "last_name": slug,
             "email": f"p{i:03d}@{slug}.example",
             "phone": None,
-            "registration_status": "REGISTERED",
+            "registration_status": "COMPLETED",
             "source": "STAFF",
         }
         for i in range(PATIENTS)

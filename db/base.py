@@ -85,4 +85,6 @@ TENANT_TABLES: tuple[str, ...] = (
     "clearance",
     "service_visit",
     "service_visit_service",
+    # patient registration links (migration 0005)
+    "registration_link",
 )

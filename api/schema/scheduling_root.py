@@ -406,7 +406,13 @@ class SchedulingMutation:
             lambda: patient.create_patient(
                 info.context,
                 medspa_id=decode_id_of(medspa_id, "Medspa") if medspa_id else None,
-                data=PatientData(input.first_name, input.last_name, input.email, input.phone),
+                data=PatientData(
+                    input.first_name,
+                    input.last_name,
+                    input.email,
+                    input.phone,
+                    input.date_of_birth,
+                ),
             ),
         )
         if isinstance(result, list):

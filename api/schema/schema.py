@@ -28,6 +28,7 @@ from api.schema.enums import ApiScope
 from api.schema.errors import MaskUnexpectedErrors
 from api.schema.masquerade import EndMasqueradePayload, MasqueradeSession, StartMasqueradePayload
 from api.schema.node import Node, resolve_node
+from api.schema.patient_root import PatientMutation, PatientQuery
 from api.schema.payload import run_mutation
 from api.schema.pcc import PCC_TYPES, PccMutation, PccQuery
 from api.schema.scheduling_root import SCHEDULING_TYPES, SchedulingMutation, SchedulingQuery
@@ -40,7 +41,7 @@ Info = strawberry.Info[Context, None]
 
 
 @strawberry.type
-class Query(SchedulingQuery, PccQuery, ServiceQuery):
+class Query(SchedulingQuery, PccQuery, PatientQuery, ServiceQuery):
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:
         return Viewer.of(info.context)
@@ -114,7 +115,7 @@ class Query(SchedulingQuery, PccQuery, ServiceQuery):
 
 
 @strawberry.type
-class Mutation(SchedulingMutation, PccMutation, ServiceMutation):
+class Mutation(SchedulingMutation, PccMutation, PatientMutation, ServiceMutation):
     @strawberry.mutation(description="Act as one of your providers (an audited, expiring session).")
     async def start_masquerade(
         self,

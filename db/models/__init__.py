@@ -53,7 +53,7 @@ from db.models.medspa import (
     MedspaIntegration,
 )
 from db.models.notification import NotificationKind, NotificationOutbox
-from db.models.patient import Patient, PatientSource, RegistrationStatus
+from db.models.patient import Patient, PatientSource, RegistrationLink, RegistrationStatus
 from db.models.pcc import (
     ChannelAccessGrant,
     Coverage,
@@ -134,6 +134,7 @@ __all__ = [
     "Provider",
     "ProviderAppointmentType",
     "ProviderLocation",
+    "RegistrationLink",
     "RegistrationStatus",
     "SchedulingSettings",
     "Service",

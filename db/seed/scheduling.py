@@ -244,7 +244,7 @@ async def _patients(session: AsyncSession, medspa: Medspa) -> list[Patient]:
                 email=email,
                 phone=f"+1555{zlib.crc32(medspa.slug.encode()) % 1000:03d}{i:04d}",
                 registration_status=(
-                    RegistrationStatus.REGISTERED if i % 3 else RegistrationStatus.SENT
+                    RegistrationStatus.COMPLETED if i % 3 else RegistrationStatus.LINK_SENT
                 ),
                 source=PatientSource.STAFF,
             )

@@ -38,7 +38,7 @@ async def test_create_normalises_contact_and_refuses_duplicates(gql: Gql, demo: 
         "fullName": "Quinn Doe",
         "email": "quinn@example.com",
         "phone": "+16465550100",
-        "registrationStatus": "NOT_SENT",
+        "registrationStatus": "NOT_STARTED",
     }
     again = await gql(CREATE, {"i": {**NEW, "email": "QUINN@example.com"}}, as_=GLOW_ADMIN)
     assert [e["code"] for e in again.data["createPatient"]["errors"]] == ["PATIENT_EXISTS"]
