@@ -14,18 +14,22 @@ from api.resolvers import (
     api_client,
     appointment,
     appointment_type,
+    chart,
     coverage,
+    gfe,
     location,
     masquerade,
     medspa,
     patient,
     pcc,
     provider,
+    service,
 )
 from db.models import (
     ApiClient,
     Appointment,
     AppointmentType,
+    GfeRequest,
     Location,
     MasqueradeSession,
     Medspa,
@@ -33,6 +37,9 @@ from db.models import (
     Patient,
     Pcc,
     Provider,
+    Service,
+    ServiceDocument,
+    ServiceVisit,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +57,10 @@ RESOURCE_ANCHORS: dict[str, tuple[Any, Anchor]] = {
     "Patient": (Patient, patient.ANCHOR),
     "Pcc": (Pcc, pcc.ANCHOR),
     "OutOfOffice": (OutOfOffice, coverage.OOO_ANCHOR),
+    "Service": (Service, service.ANCHOR),
+    "ServiceDocument": (ServiceDocument, service.DOCUMENT_ANCHOR),
+    "GfeRequest": (GfeRequest, gfe.REQUEST_ANCHOR),
+    "ServiceVisit": (ServiceVisit, chart.ANCHOR),
 }
 
 
