@@ -37,7 +37,10 @@ from db.session import (
 
 TEST_SETTINGS = Settings(MEDSPA_ENV="test")  # type: ignore[call-arg]
 
-_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|TRUNCATE)\b", re.IGNORECASE)
+_WRITE = re.compile(
+    r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(?:public\.)?\"?(\w+)",
+    re.IGNORECASE,
+)
 
 
 def _test_database_url() -> str:
@@ -60,7 +63,14 @@ class StatementLog:
     """Every SQL statement the application engine ran, for count assertions."""
 
     statements: list[str] = field(default_factory=list)
-    wrote: bool = False
+    # Tables written since the last reset (through the app or the owner engine); ALL_TABLES
+    # when a test wrote in a way that cannot be traced (an `owner_session`).
+    written: set[str] = field(default_factory=set)
+
+    def note_write(self, statement: str) -> None:
+        match = _WRITE.match(statement)
+        if match:
+            self.written.add(match.group(1).lower())
 
     def clear(self) -> None:
         self.statements.clear()
@@ -82,8 +92,16 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-async def owner_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def owner_engine(
+    database_url: str, statement_log: StatementLog
+) -> AsyncIterator[AsyncEngine]:
     engine = create_owner_engine(database_url)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get("restoring"):
+            statement_log.note_write(statement)
+
     yield engine
     await engine.dispose()
 
@@ -100,17 +118,22 @@ async def app_engine(database_url: str, statement_log: StatementLog) -> AsyncIte
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statement_log.statements.append(statement)
-        if _WRITE.match(statement):
-            statement_log.wrote = True
+        statement_log.note_write(statement)
 
     yield engine
     await engine.dispose()
 
 
+ALL_TABLES = "*"
+
+
 @dataclass
 class SeedState:
     ids: DemoIds | None = None
-    dirty: bool = True
+    # Per table of the snapshot: its insertable columns, and the tables that reference it
+    # (restoring a table means restoring those too, foreign keys being off for the copy).
+    columns: dict[str, str] = field(default_factory=dict)
+    referencing: dict[str, set[str]] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
@@ -131,27 +154,18 @@ async def _data_tables(conn: Any) -> list[str]:
     return list(result.scalars())
 
 
-async def _seed_and_snapshot(owner_engine: AsyncEngine) -> DemoIds:
+async def _seed_and_snapshot(owner_engine: AsyncEngine, state: SeedState) -> DemoIds:
     """Seed once, then copy every table into a snapshot schema to restore from."""
     async with session_factory(owner_engine)() as session, session.begin():
         ids = await seed_demo(session)
     async with owner_engine.begin() as conn:
+        conn.info["restoring"] = True
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {SNAPSHOT}"))
-        for table in await _data_tables(conn):
-            await conn.execute(text(f"CREATE TABLE {SNAPSHOT}.{table} AS TABLE public.{table}"))
-    return ids
-
-
-async def _restore_snapshot(owner_engine: AsyncEngine) -> None:
-    """Put every table back to the seeded state in one transaction (much faster than
-    seeding again): foreign keys and triggers are off for the copy (a superuser setting)."""
-    async with owner_engine.begin() as conn:
         tables = await _data_tables(conn)
-        await conn.execute(text("SET LOCAL session_replication_role = replica"))
-        await conn.execute(text(f"TRUNCATE {', '.join(tables)}"))
         for table in tables:
-            columns = (
+            await conn.execute(text(f"CREATE TABLE {SNAPSHOT}.{table} AS TABLE public.{table}"))
+            state.columns[table] = (
                 await conn.execute(
                     text(
                         "SELECT string_agg(quote_ident(column_name), ', '"
@@ -162,37 +176,78 @@ async def _restore_snapshot(owner_engine: AsyncEngine) -> None:
                     {"t": table},
                 )
             ).scalar_one()
+        edges = (
+            await conn.execute(
+                text(
+                    "SELECT confrelid::regclass::text, conrelid::regclass::text"
+                    " FROM pg_constraint WHERE contype = 'f'"
+                    " AND connamespace = 'public'::regnamespace"
+                )
+            )
+        ).all()
+        conn.info["restoring"] = False
+    direct: dict[str, set[str]] = {t: set() for t in tables}
+    for referenced, referencing in edges:
+        direct.setdefault(referenced, set()).add(referencing)
+    for table in tables:  # transitive closure
+        seen: set[str] = set()
+        todo = [table]
+        while todo:
+            for child in direct.get(todo.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        state.referencing[table] = seen
+    return ids
+
+
+async def _restore_snapshot(owner_engine: AsyncEngine, state: SeedState, written: set[str]) -> None:
+    """Put the written tables (and those referencing them) back to the seeded state, in one
+    transaction; foreign keys and triggers are off for the copy (a superuser setting)."""
+    if ALL_TABLES in written:
+        tables = set(state.columns)
+    else:
+        tables = {t for t in written if t in state.columns}
+        for table in list(tables):
+            tables |= state.referencing.get(table, set())
+    if not tables:
+        return
+    async with owner_engine.begin() as conn:
+        conn.info["restoring"] = True
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in sorted(tables):
+            columns = state.columns[table]
+            await conn.execute(text(f"DELETE FROM public.{table}"))  # noqa: S608 - catalog names
             await conn.execute(
                 text(
                     f"INSERT INTO public.{table} ({columns})"  # noqa: S608 - catalog names
                     f" SELECT {columns} FROM {SNAPSHOT}.{table}"
                 )
             )
+        conn.info["restoring"] = False
 
 
 @pytest.fixture
 async def demo(
     owner_engine: AsyncEngine, seed_state: SeedState, statement_log: StatementLog
-) -> AsyncIterator[DemoIds]:
-    """The demo dataset's ids, restored to the seeded state if the previous test wrote."""
+) -> DemoIds:
+    """The demo dataset's ids, with every table the previous test wrote restored to the
+    seeded state."""
     if seed_state.ids is None:
-        seed_state.ids = await _seed_and_snapshot(owner_engine)
-    elif seed_state.dirty:
-        await _restore_snapshot(owner_engine)
-    statement_log.wrote = False
+        seed_state.ids = await _seed_and_snapshot(owner_engine, seed_state)
+    else:
+        await _restore_snapshot(owner_engine, seed_state, statement_log.written)
+    statement_log.written.clear()
     statement_log.clear()
-    seed_state.dirty = False
-    yield seed_state.ids
-    # Reset after any write: through the app, or through `owner_session` (which marks it).
-    seed_state.dirty = seed_state.dirty or statement_log.wrote
+    return seed_state.ids
 
 
 @pytest.fixture
 async def owner_session(
-    owner_engine: AsyncEngine, seed_state: SeedState, demo: DemoIds
+    owner_engine: AsyncEngine, statement_log: StatementLog, demo: DemoIds
 ) -> AsyncIterator[AsyncSession]:
     """A session as the database owner with platform visibility, for arranging test data."""
-    seed_state.dirty = True
+    statement_log.written.add(ALL_TABLES)  # ORM flushes are traced too, but play safe
     async with session_factory(owner_engine)() as session:
         await session.begin()
         await set_tenant_settings(session, medspa_ids=(), platform=True)

@@ -40,6 +40,8 @@ from api.resolvers.pagination import Page, SortKey, paginate, paginate_grouped
 from db.models import (
     Appointment,
     AuditOutcome,
+    Clearance,
+    GfeRequest,
     Medspa,
     Patient,
     PatientSource,
@@ -56,8 +58,19 @@ T = TypeVar("T")
 def _own(principal: Principal) -> ColumnElement[bool]:
     if principal.provider_id is None:
         return false()  # OWN without a provider profile reaches nobody
-    return Patient.id.in_(
-        select(Appointment.patient_id).where(Appointment.provider_id == principal.provider_id)
+    # DESIGN §5: patients they have an appointment, a GFE request or a clearance with.
+    return or_(
+        Patient.id.in_(
+            select(Appointment.patient_id).where(Appointment.provider_id == principal.provider_id)
+        ),
+        Patient.id.in_(
+            select(GfeRequest.patient_id).where(GfeRequest.provider_id == principal.provider_id)
+        ),
+        Patient.id.in_(
+            select(Clearance.patient_id).where(
+                Clearance.signed_by_provider_id == principal.provider_id
+            )
+        ),
     )
 
 
