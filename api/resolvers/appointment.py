@@ -27,6 +27,7 @@ from api.authz.scopes import Anchor
 from api.errors import ApiError, DomainError, ErrorCode, Problem, invalid
 from api.resolvers import provider as provider_resolvers
 from api.resolvers.availability import load_schedules
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.notification import queue_appointment_notices
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
 from api.resolvers.scheduling import (
@@ -99,15 +100,7 @@ MOVABLE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
 
 
 async def appointments_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Appointment | None]:
-    rows = (
-        await ctx.session.execute(
-            select(Appointment).where(
-                Appointment.id.in_(ids), ctx.scope(Action.APPOINTMENT_READ, ANCHOR)
-            )
-        )
-    ).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, Appointment, ids, ctx.scope(Action.APPOINTMENT_READ, ANCHOR))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from api.authz.actions import Action
 from api.authz.scopes import Anchor
 from api.errors import DomainError, Problem, invalid
 from api.resolvers import location as location_resolvers
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
 from api.resolvers.scheduling import find_for_action, require_scheduling, tenant_of
 from api.resolvers.scheduling_settings import settings_of
@@ -39,15 +40,9 @@ SORT = SortKey((AppointmentType.name, AppointmentType.id), ("name", "id"))
 async def appointment_types_by_ids(
     ctx: Context, ids: Sequence[uuid.UUID]
 ) -> list[AppointmentType | None]:
-    rows = (
-        await ctx.session.execute(
-            select(AppointmentType).where(
-                AppointmentType.id.in_(ids), ctx.scope(Action.APPOINTMENT_TYPE_READ, ANCHOR)
-            )
-        )
-    ).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(
+        ctx, AppointmentType, ids, ctx.scope(Action.APPOINTMENT_TYPE_READ, ANCHOR)
+    )
 
 
 async def appointment_types_by_medspa(

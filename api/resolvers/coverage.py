@@ -27,6 +27,7 @@ from api.authz.actions import Action, Scope
 from api.authz.principal import CoverageInfo, Principal
 from api.authz.scopes import Anchor
 from api.errors import DomainError, Problem, invalid, not_found
+from api.resolvers.batching import many_per_key, one_per_key
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import (
     AuditOutcome,
@@ -106,6 +107,19 @@ AFFECTED_ANCHOR = Anchor(
     provider=OooAffectedProvider.provider_id,
     own=_affected_own,
 )
+
+
+def _grant_own(principal: Principal) -> ColumnElement[bool]:
+    if principal.pcc_id is not None:
+        return ChannelAccessGrant.pcc_id == principal.pcc_id
+    if principal.provider_id is not None:
+        return ChannelAccessGrant.provider_id == principal.provider_id
+    return false()
+
+
+GRANT_ANCHOR = Anchor(
+    medspa=ChannelAccessGrant.medspa_id, provider=ChannelAccessGrant.provider_id, own=_grant_own
+)
 # Who may choose that a provider covers their own lines: manager (ANY), the medspa's admin
 # (TENANT), the provider (OWN).
 COVER_OWN_ANCHOR = Anchor(
@@ -142,9 +156,10 @@ def coverage_infos(
 
 
 async def covering_pccs_by_provider(
-    ctx: Context, provider_ids: Sequence[uuid.UUID], now: datetime
+    ctx: Context, provider_ids: Sequence[uuid.UUID], now: datetime, visible: ColumnElement[bool]
 ) -> list[tuple[uuid.UUID, Pcc, datetime]]:
-    """The PCC covering each provider right now (for `Provider.pccs`)."""
+    """The PCC covering each provider right now, among the PCCs `visible` (for
+    `Provider.pccs`)."""
     rows = (
         await ctx.session.execute(
             select(OooAffectedProvider.provider_id, Pcc, Coverage.ends_at)
@@ -155,6 +170,7 @@ async def covering_pccs_by_provider(
                 OooAffectedProvider.covers_own_lines.is_(False),
                 Coverage.starts_at <= now,
                 Coverage.ends_at > now,
+                visible,
             )
         )
     ).all()
@@ -218,48 +234,30 @@ async def affected_by_ooo(
             .order_by(OooAffectedProvider.provider_id)
         )
     ).scalars()
-    grouped: dict[uuid.UUID, list[OooAffectedProvider]] = {i: [] for i in ooo_ids}
-    for row in rows:
-        grouped[row.ooo_id].append(row)
-    return [grouped[i] for i in ooo_ids]
+    return many_per_key(ooo_ids, rows, lambda row: row.ooo_id)
 
 
 async def coverage_by_ooo(ctx: Context, ooo_ids: Sequence[uuid.UUID]) -> list[Coverage | None]:
     rows = (
         await ctx.session.execute(select(Coverage).where(Coverage.ooo_id.in_(ooo_ids)))
     ).scalars()
-    found = {c.ooo_id: c for c in rows}
-    return [found.get(i) for i in ooo_ids]
+    return one_per_key(ooo_ids, rows, lambda row: row.ooo_id)
 
 
 async def grants_by_coverage(
     ctx: Context, coverage_ids: Sequence[uuid.UUID]
 ) -> list[list[ChannelAccessGrant]]:
-    grant_anchor = Anchor(
-        medspa=ChannelAccessGrant.medspa_id,
-        provider=ChannelAccessGrant.provider_id,
-        own=lambda p: (
-            ChannelAccessGrant.pcc_id == p.pcc_id
-            if p.pcc_id
-            else ChannelAccessGrant.provider_id == p.provider_id
-            if p.provider_id
-            else false()
-        ),
-    )
     rows = (
         await ctx.session.execute(
             select(ChannelAccessGrant)
             .where(
                 ChannelAccessGrant.coverage_id.in_(coverage_ids),
-                ctx.scope(Action.COVERAGE_READ, grant_anchor),
+                ctx.scope(Action.COVERAGE_READ, GRANT_ANCHOR),
             )
             .order_by(ChannelAccessGrant.provider_id, ChannelAccessGrant.channel)
         )
     ).scalars()
-    grouped: dict[uuid.UUID, list[ChannelAccessGrant]] = {i: [] for i in coverage_ids}
-    for row in rows:
-        grouped[row.coverage_id].append(row)
-    return [grouped[i] for i in coverage_ids]
+    return many_per_key(coverage_ids, rows, lambda row: row.coverage_id)
 
 
 async def list_holidays(ctx: Context) -> list[PlatformHoliday]:

@@ -29,6 +29,7 @@ from api.errors import DomainError, Problem, forbidden, invalid, not_found
 from api.resolvers import appointment as appointment_resolvers
 from api.resolvers import medspa as medspa_resolvers
 from api.resolvers import patient as patient_resolvers
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
 from api.resolvers.scheduling import FEATURE_UNAVAILABLE
 from api.resolvers.service import active_services
@@ -445,15 +446,7 @@ async def list_requests(
 async def requests_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[GfeRequest | None]:
     if not ctx.principal.permissions.allows(Action.GFE_REQUEST):
         return [None for _ in ids]
-    rows = (
-        await ctx.session.execute(
-            select(GfeRequest).where(
-                GfeRequest.id.in_(ids), ctx.scope(Action.GFE_REQUEST, REQUEST_ANCHOR)
-            )
-        )
-    ).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, GfeRequest, ids, ctx.scope(Action.GFE_REQUEST, REQUEST_ANCHOR))
 
 
 async def services_by_request(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.authz.actions import Action
 from api.authz.scopes import Anchor
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
 from db.models import Location
 
@@ -24,13 +25,7 @@ SORT = SortKey((Location.name, Location.id), ("name", "id"))
 
 
 async def locations_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Location | None]:
-    rows = (
-        await ctx.session.execute(
-            select(Location).where(Location.id.in_(ids), ctx.scope(Action.LOCATION_READ, ANCHOR))
-        )
-    ).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, Location, ids, ctx.scope(Action.LOCATION_READ, ANCHOR))
 
 
 async def locations_by_medspa(

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from api.authz.actions import Action
 from api.authz.scopes import Anchor
 from api.errors import DomainError, Problem, invalid, not_found
+from api.resolvers.batching import many_per_key, rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import (
     AuditOutcome,
@@ -33,13 +34,7 @@ SORT = SortKey((Medspa.name, Medspa.id), ("name", "id"))
 
 
 async def medspas_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Medspa | None]:
-    rows = (
-        await ctx.session.execute(
-            select(Medspa).where(Medspa.id.in_(ids), ctx.scope(Action.MEDSPA_READ, ANCHOR))
-        )
-    ).scalars()
-    found = {m.id: m for m in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, Medspa, ids, ctx.scope(Action.MEDSPA_READ, ANCHOR))
 
 
 async def list_medspas(ctx: Context, *, first: int | None, after: str | None) -> Page[Medspa]:
@@ -190,10 +185,7 @@ async def integrations_of(
             .order_by(MedspaIntegration.kind)
         )
     ).scalars()
-    grouped: dict[uuid.UUID, list[MedspaIntegration]] = {i: [] for i in medspa_ids}
-    for row in rows:
-        grouped[row.medspa_id].append(row)
-    return [grouped[i] for i in medspa_ids]
+    return many_per_key(medspa_ids, rows, lambda row: row.medspa_id)
 
 
 async def fee_lines_of(ctx: Context, medspa_ids: Sequence[uuid.UUID]) -> list[list[MedspaFeeLine]]:
@@ -204,7 +196,4 @@ async def fee_lines_of(ctx: Context, medspa_ids: Sequence[uuid.UUID]) -> list[li
             .order_by(MedspaFeeLine.starts_on, MedspaFeeLine.id)
         )
     ).scalars()
-    grouped: dict[uuid.UUID, list[MedspaFeeLine]] = {i: [] for i in medspa_ids}
-    for row in rows:
-        grouped[row.medspa_id].append(row)
-    return [grouped[i] for i in medspa_ids]
+    return many_per_key(medspa_ids, rows, lambda row: row.medspa_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.authz.actions import Action
 from api.authz.scopes import Anchor
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
 from db.models import Provider
 
@@ -24,13 +25,7 @@ SORT = SortKey((Provider.display_name, Provider.id), ("display_name", "id"))
 
 
 async def providers_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Provider | None]:
-    rows = (
-        await ctx.session.execute(
-            select(Provider).where(Provider.id.in_(ids), ctx.scope(Action.PROVIDER_READ, ANCHOR))
-        )
-    ).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, Provider, ids, ctx.scope(Action.PROVIDER_READ, ANCHOR))
 
 
 async def providers_by_medspa(

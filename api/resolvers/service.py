@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, true, update
+from sqlalchemy import delete, exists, func, select, true, update
 
 from api.authz.actions import Action, Scope
 from api.authz.scopes import Anchor
 from api.errors import ApiError, DomainError, ErrorCode, Problem, invalid, not_found
 from api.resolvers import appointment_type as appointment_type_resolvers
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
 from api.resolvers.scheduling import FEATURE_UNAVAILABLE, find_for_action, require_scheduling
 from db.models import (
@@ -64,25 +65,17 @@ DOCUMENT_SORT = SortKey(
 # --- reads --------------------------------------------------------------------------------
 
 
-async def _rows_by_ids(
-    ctx: Context, model: Any, clause: ColumnElement[bool], ids: Sequence[Any]
-) -> list[Any]:
-    rows = (await ctx.session.execute(select(model).where(model.id.in_(ids), clause))).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
-
-
 async def services_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Service | None]:
-    return await _rows_by_ids(ctx, Service, ctx.scope(Action.SERVICE_READ, ANCHOR), ids)
+    return await rows_by_ids(ctx, Service, ids, ctx.scope(Action.SERVICE_READ, ANCHOR))
 
 
 async def groups_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[ServiceGroup | None]:
-    return await _rows_by_ids(ctx, ServiceGroup, ctx.scope(Action.SERVICE_READ, GROUP_ANCHOR), ids)
+    return await rows_by_ids(ctx, ServiceGroup, ids, ctx.scope(Action.SERVICE_READ, GROUP_ANCHOR))
 
 
 async def documents_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[ServiceDocument | None]:
     clause = ctx.scope(Action.SERVICE_READ, DOCUMENT_ANCHOR)
-    return await _rows_by_ids(ctx, ServiceDocument, clause, ids)
+    return await rows_by_ids(ctx, ServiceDocument, ids, clause)
 
 
 def _reads_library(ctx: Context) -> bool:
@@ -98,7 +91,7 @@ async def library_services_by_ids(
 ) -> list[LibraryService | None]:
     if not _reads_library(ctx):
         return [None for _ in ids]
-    return await _rows_by_ids(ctx, LibraryService, true(), ids)
+    return await rows_by_ids(ctx, LibraryService, ids, true())
 
 
 async def services_by_group(ctx: Context, group_ids: Sequence[uuid.UUID]) -> list[list[Service]]:
