@@ -14,8 +14,19 @@ from api.authz.actions import Action
 from api.authz.principal import Principal
 from api.authz.scopes import Anchor
 from api.errors import DomainError, Problem, invalid, not_found
+from api.resolvers import provider as provider_resolvers
+from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
-from db.models import AuditOutcome, Medspa, Pcc, PccAssignment, PccKind, Provider
+from db.models import (
+    AuditOutcome,
+    Coverage,
+    Medspa,
+    OooAffectedProvider,
+    Pcc,
+    PccAssignment,
+    PccKind,
+    Provider,
+)
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -28,16 +39,34 @@ def _active_assignment(now: datetime) -> ColumnElement[bool]:
 
 
 def _pccs_of_medspa(principal: Principal) -> ColumnElement[bool]:
-    """A medspa's PCCs: those assigned to its providers now, and the one designated to it."""
+    """A medspa's PCCs: those assigned to its providers now, the one designated to it, and
+    those covering one of its providers right now."""
     if principal.medspa_id is None:
         return false()
     now = datetime.now(UTC)
-    assigned = exists().where(
-        PccAssignment.pcc_id == Pcc.id,
-        PccAssignment.medspa_id == principal.medspa_id,
-        _active_assignment(now),
+    # Correlated to `Pcc` only: the clause is also used in queries that join these tables.
+    assigned = (
+        exists()
+        .where(
+            PccAssignment.pcc_id == Pcc.id,
+            PccAssignment.medspa_id == principal.medspa_id,
+            _active_assignment(now),
+        )
+        .correlate(Pcc)
     )
-    return or_(assigned, Pcc.designated_medspa_id == principal.medspa_id)
+    covering = (
+        exists()
+        .where(
+            Coverage.covering_pcc_id == Pcc.id,
+            Coverage.starts_at <= now,
+            Coverage.ends_at > now,
+            OooAffectedProvider.ooo_id == Coverage.ooo_id,
+            OooAffectedProvider.medspa_id == principal.medspa_id,
+            OooAffectedProvider.covers_own_lines.is_(False),
+        )
+        .correlate(Pcc)
+    )
+    return or_(assigned, Pcc.designated_medspa_id == principal.medspa_id, covering)
 
 
 def _own_pcc(principal: Principal) -> ColumnElement[bool]:
@@ -47,19 +76,12 @@ def _own_pcc(principal: Principal) -> ColumnElement[bool]:
 ANCHOR = Anchor(medspa=None, own=_own_pcc, tenant=_pccs_of_medspa)
 SORT = SortKey((Pcc.created_at, Pcc.id), ("created_at", "id"))
 
-_PROVIDER_ANCHOR = Anchor(medspa=Provider.medspa_id, provider=Provider.id)
 ASSIGNMENT_ANCHOR = Anchor(medspa=PccAssignment.medspa_id, provider=PccAssignment.provider_id)
 ASSIGNMENT_SORT = SortKey((PccAssignment.starts_at, PccAssignment.id), ("starts_at", "id"))
 
 
 async def pccs_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Pcc | None]:
-    rows = (
-        await ctx.session.execute(
-            select(Pcc).where(Pcc.id.in_(ids), ctx.scope(Action.PCC_READ, ANCHOR))
-        )
-    ).scalars()
-    found = {r.id: r for r in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, Pcc, ids, ctx.scope(Action.PCC_READ, ANCHOR))
 
 
 async def list_pccs(
@@ -89,14 +111,13 @@ async def pccs_by_provider(
     from api.resolvers.coverage import covering_pccs_by_provider
 
     now = datetime.now(UTC)
+    visible = ctx.scope(Action.PCC_READ, ANCHOR)
     result: dict[uuid.UUID, list[ProviderPcc]] = {p: [] for p in provider_ids}
-    if not ctx.principal.permissions.allows(Action.PCC_READ):
-        return [result[p] for p in provider_ids]
     assigned = (
         await ctx.session.execute(
             select(PccAssignment, Pcc)
             .join(Pcc, Pcc.id == PccAssignment.pcc_id)
-            .where(PccAssignment.provider_id.in_(provider_ids), _active_assignment(now))
+            .where(PccAssignment.provider_id.in_(provider_ids), _active_assignment(now), visible)
         )
     ).all()
     for assignment, pcc in assigned:
@@ -107,12 +128,12 @@ async def pccs_by_provider(
         await ctx.session.execute(
             select(Provider.id, Pcc)
             .join(Pcc, Pcc.designated_medspa_id == Provider.medspa_id)
-            .where(Provider.id.in_(provider_ids))
+            .where(Provider.id.in_(provider_ids), visible)
         )
     ).all()
     for provider_id, pcc in designated:
         result[provider_id].append(ProviderPcc(provider_id, pcc, "DESIGNATED", None))
-    for provider_id, pcc, until in await covering_pccs_by_provider(ctx, provider_ids, now):
+    for provider_id, pcc, until in await covering_pccs_by_provider(ctx, provider_ids, now, visible):
         result[provider_id].append(ProviderPcc(provider_id, pcc, "COVERING", until))
     return [result[p] for p in provider_ids]
 
@@ -152,7 +173,7 @@ async def assign_pcc(
             await ctx.session.execute(
                 select(Provider).where(
                     Provider.id == provider_id,
-                    ctx.scope(Action.PROVIDER_READ, _PROVIDER_ANCHOR),
+                    ctx.scope(Action.PROVIDER_READ, provider_resolvers.ANCHOR),
                 )
             )
         ).scalar_one_or_none()
