@@ -1,8 +1,10 @@
 """The Starlette application: /graphql, /healthz, /readyz.
 
-The lifespan owns the database engine and the policy engine. Each GraphQL request runs in one
-transaction: authentication and RLS settings first, then the operation, then the queued audit
-rows, then one commit (or a rollback when an unexpected error was masked).
+The lifespan owns the database engine and the policy engine. Every /graphql request goes
+through the request pipeline (api/http): it is bounded, parsed, validated and costed before
+it runs, then runs in one transaction: authentication and RLS settings first, then the
+operation, then the queued audit rows, then one commit (or a rollback when an unexpected
+error was masked).
 """
 
 from __future__ import annotations
@@ -12,32 +14,47 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from cross_web import HTTPException
-from graphql import GraphQLError
+import strawberry
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, process_result
-from strawberry.types import ExecutionResult
 
-from api.auth import Authenticator, RequestCredentials
+from api import ide
+from api.authz.audit import FailedAuthentications
+from api.authz.authenticate import Authenticator
 from api.authz.enforcer import PolicyEngine
 from api.authz.policy_store import PolicyWatcher
-from api.context import Context
-from api.errors import HTTP_STATUS, ApiError
+from api.http import staff_files
+from api.http.logs import configure_logging, install_json_output
+from api.http.pipeline import Pipeline
+from api.resilience import CallerSlots, DeadlineExceeded, HeavyLane, within_deadline
 from api.resolvers.loaders import Loaders
 from api.schema.schema import build_schema
-from api.settings import Settings
+from api.settings import Settings, get_settings
+from api.subscriptions import notices
+from api.subscriptions.hub import CalendarHub
+from api.subscriptions.socket import GraphQLSocket
 from db.migrate import current_revision, head_revision
-from db.session import create_app_engine, owner_database_url, session_factory
+from db.session import (
+    create_app_engine,
+    libpq_url,
+    listen_database_url,
+    owner_database_url,
+    session_factory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +70,16 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     policy: PolicyEngine
     authenticator: Authenticator
+    slots: CallerSlots
+    heavy_lane: HeavyLane
+    refusals: FailedAuthentications
+    # A pool-less engine for /readyz: it measures the database, not the request pool.
+    readiness_engine: AsyncEngine
+    # The policy listener's direct connection (libpq URL); see db.session.listen_database_url.
+    listen_url: str = ""
     watcher: PolicyWatcher | None = None
+    # Live subscriptions of this process, fed by the watcher's LISTEN connection.
+    hub: CalendarHub = field(default_factory=CalendarHub)
 
 
 def request_id_of(request: Request | WebSocket) -> str:
@@ -61,79 +87,20 @@ def request_id_of(request: Request | WebSocket) -> str:
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
-class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our transaction, authentication and error handling."""
-
-    def __init__(self, services: Services) -> None:
-        settings = services.settings
-        super().__init__(
-            build_schema(settings),
-            graphql_ide="graphiql" if settings.is_dev else None,
-            allow_queries_via_get=False,
-        )
-        self.services = services
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        request_id = request_id_of(request)
-        request.state.request_id = request_id
-        session = self.services.sessions()
-        request.state.db_session = session
-        await session.begin()
-        creds = RequestCredentials.from_headers(request.headers, request_id=request_id)
-        principal = await self.services.authenticator.authenticate(session, creds)
-        ctx = Context(
-            principal=principal,
-            session=session,
-            settings=self.services.settings,
-            loaders=None,  # type: ignore[arg-type]  # set just below: loaders need the context
-            client_address=request.client.host if request.client else None,
-        )
-        ctx.loaders = Loaders(ctx)
-        request.state.ctx = ctx
-        return ctx
-
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        ctx: Context = request.state.ctx
-        if not await ctx.finish() and result.data is not None:
-            # The writes were rolled back: never let an answer claim otherwise. (When the
-            # operation already failed as a whole, its own errors are the truth; keep them.)
-            result.data = None
-            result.errors = [
-                GraphQLError("Unexpected error.", extensions={"code": "INTERNAL_SERVER_ERROR"})
-            ]
-        data = process_result(result)
-        errors = cast(list[dict[str, Any]], data.get("errors") or [])
-        for error in errors:
-            error.setdefault("extensions", {})["requestId"] = ctx.request_id
-        return data
-
-    async def run(  # type: ignore[override]
-        self, request: Request | WebSocket, context: Any = None, root_value: Any = None
-    ) -> Response | WebSocket:
-        if isinstance(request, WebSocket):
-            await request.close(code=4400)  # no subscriptions yet
-            return request
-        try:
-            return await super().run(request)
-        except ApiError as exc:  # raised while authenticating: no GraphQL execution happened
-            return error_response(exc, request_id=getattr(request.state, "request_id", ""))
-        except HTTPException as exc:  # malformed HTTP (batching, bad JSON, IDE off, ...)
-            return PlainTextResponse(exc.reason, status_code=exc.status_code)
-        finally:
-            session: AsyncSession | None = getattr(request.state, "db_session", None)
-            if session is not None:
-                await session.close()  # rolls back anything not committed
+@lru_cache(maxsize=2)
+def _schema(settings: Settings) -> strawberry.Schema:
+    # One schema per configuration: building it takes tens of milliseconds, and a schema
+    # holds no request state, so every application built with these settings shares it.
+    return build_schema(settings)
 
 
-def error_response(error: ApiError, *, request_id: str) -> JSONResponse:
-    body = GraphQLError(error.message, extensions=error.extensions).formatted
-    body["extensions"] = {**(body.get("extensions") or {}), "requestId": request_id}
-    return JSONResponse(
-        {"data": None, "errors": [body]},
-        status_code=HTTP_STATUS.get(error.code, 400),
-        headers={"x-request-id": request_id},
+def build_pipeline(services: Services) -> Pipeline:
+    schema = _schema(services.settings)
+    return Pipeline(
+        services,
+        schema=schema._schema,
+        executor_class=schema.execution_context_class,
+        make_loaders=Loaders,
     )
 
 
@@ -144,7 +111,20 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
             app_url=settings.app_database_url,
             statement_timeout_ms=settings.statement_timeout_ms,
             pool_size=settings.pool_size,
+            pool_timeout_s=settings.pool_timeout_s,
+            connect_timeout_s=settings.db_connect_timeout_s,
+            idle_in_transaction_timeout_ms=settings.idle_in_transaction_timeout_ms,
         )
+        listen_url = listen_database_url(settings)
+        if settings.db_pooler == "transaction" and listen_url == libpq_url(
+            str(engine.url.render_as_string(hide_password=False))
+        ):
+            raise RuntimeError(
+                "MEDSPA_DB_POOLER=transaction: set MEDSPA_LISTEN_DATABASE_URL to a direct"
+                " connection (LISTEN through a transaction pooler receives nothing)"
+            )
+    else:  # a caller's own engine (tests, benchmarks): listen on the same server
+        listen_url = libpq_url(engine.url.render_as_string(hide_password=False))
     policy = PolicyEngine()
     return Services(
         settings=settings,
@@ -152,67 +132,129 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
         sessions=session_factory(engine),
         policy=policy,
         authenticator=Authenticator(settings, policy),
+        slots=CallerSlots(limit=settings.caller_concurrency, wait_seconds=settings.pool_timeout_s),
+        # Expensive requests queue for their turn until the request deadline cuts them off.
+        heavy_lane=HeavyLane(
+            limit=settings.heavy_concurrency, wait_seconds=settings.request_timeout_ms / 1000
+        ),
+        refusals=FailedAuthentications(),
+        readiness_engine=create_async_engine(
+            engine.url,
+            poolclass=NullPool,
+            connect_args={"connect_timeout": settings.db_connect_timeout_s},
+        ),
+        listen_url=listen_url,
     )
 
 
 @dataclass
 class _AppState:
     services: Services | None = None
-    view: GraphQLView | None = None
+    pipeline: Pipeline | None = None
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
     """The ASGI application. Tests pass their own `services` (a test database engine)."""
-    state = _AppState(services=services, view=GraphQLView(services) if services else None)
+    configure_logging()
+    state = _AppState(services=services, pipeline=build_pipeline(services) if services else None)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        install_json_output()
         svc = state.services or build_services(settings)
         state.services = svc
-        listen_url = svc.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
+        svc.watcher = PolicyWatcher(
+            svc.policy,
+            svc.sessions,
+            svc.listen_url,
+            poll_seconds=settings.policy_poll_seconds,
+            channels={notices.CHANNEL: svc.hub.publish},
         )
-        svc.watcher = PolicyWatcher(svc.policy, svc.sessions, listen_url)
         await svc.watcher.start()
-        state.view = state.view or GraphQLView(svc)
+        state.pipeline = state.pipeline or build_pipeline(svc)
         try:
             yield
         finally:
             await svc.watcher.stop()
+            await svc.readiness_engine.dispose()
             if services is None:
                 await svc.engine.dispose()
 
     async def graphql(request: Request) -> Response:
-        assert state.view is not None, "the lifespan builds the view"
-        response = await state.view.run(request)
-        assert isinstance(response, Response)
-        return response
+        assert state.pipeline is not None, "the lifespan builds the pipeline"
+        return await state.pipeline.handle(request, request_id=request_id_of(request))
+
+    async def graphql_socket(websocket: WebSocket) -> None:
+        svc, pipeline = state.services, state.pipeline
+        assert svc is not None and pipeline is not None, "the lifespan builds them"
+        await GraphQLSocket(
+            websocket,
+            schema=pipeline.schema,
+            documents=pipeline.documents,
+            settings=svc.settings,
+            authenticator=svc.authenticator,
+            sessions=svc.sessions,
+            hub=svc.hub,
+            make_loaders=pipeline.make_loaders,
+            request_id=request_id_of(websocket),
+        ).run()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
+        """503 within `MEDSPA_READINESS_TIMEOUT_S` when the database refuses, fails or does
+        not answer at all (a frozen server never refuses)."""
         svc = state.services
         assert svc is not None
-        try:
-            async with svc.engine.connect() as conn:
-                revision = await conn.run_sync(current_revision)
+
+        async def revision() -> str | None:
+            async with svc.readiness_engine.connect() as conn:
+                found: str | None = await conn.run_sync(current_revision)
                 await conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("readiness check failed")
+                return found
+
+        try:
+            current = await within_deadline(
+                revision(), seconds=svc.settings.readiness_timeout_s, unwind_seconds=0.05
+            )
+        except DeadlineExceeded:
+            log.warning("readiness check: the database did not answer in time")
+            return JSONResponse({"status": "unavailable", "database": "not answering"}, 503)
+        except Exception as exc:
+            log.warning("readiness check failed: %r", exc)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         head = head_revision()
-        if revision != head:
+        if current != head:
             return JSONResponse(
-                {"status": "unavailable", "migrations": {"current": revision, "head": head}}, 503
+                {"status": "unavailable", "migrations": {"current": current, "head": head}}, 503
             )
-        return JSONResponse({"status": "ok", "migrations": {"current": revision}})
+        return JSONResponse({"status": "ok", "migrations": {"current": current}})
 
+    def sessions() -> async_sessionmaker[AsyncSession] | None:
+        return state.services.sessions if state.services else None
+
+    dev = settings.is_dev
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method reaches the pipeline, which answers 405 in the protocol's shape;
+            # in development a browser's GET gets the offline IDE (api/ide).
+            Route(
+                "/graphql",
+                ide.with_ide(graphql, settings=settings, sessions=sessions) if dev else graphql,
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            ),
+            WebSocketRoute("/graphql", graphql_socket),
+            *(ide.asset_routes() if dev else []),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *staff_files.routes(settings, sessions),
         ],
         lifespan=lifespan,
     )
+
+
+def app_factory() -> Starlette:
+    """The application with settings from the environment, for uvicorn's import string
+    (`api.app:app_factory`, `factory=True`): each worker process builds its own."""
+    return create_app(get_settings())

@@ -1,35 +1,43 @@
 """The per-request Context: principal, session (one transaction), loaders, and the checks.
 
 Resolvers ask the context to `authorize` an action (a set look-up in the permission set; a
-denial is audited and raised) and to `scope` a query (the scope module's WHERE clause).
+denial is audited and raised), to `scope` a query (the scope module's WHERE clause) and to
+`find` the one row a write names ("invisible equals absent": a row the caller cannot see is
+NOT_FOUND, a visible row outside the action's scope is FORBIDDEN; both audited).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.authz.actions import Action
+from api.authz.audit import record, write_alone
 from api.authz.enforcer import Grant
 from api.authz.masquerade import MASQUERADE_FORBIDDEN_REASON
 from api.authz.principal import Principal
-from api.authz.scopes import Anchor, scope_clause
-from api.errors import ApiError, ErrorCode
-from api.resolvers.audit import record
+from api.authz.scopes import Anchor, resource_of, scope_clause
+from api.errors import ApiError, ErrorCode, forbidden, not_found
+from api.resilience import database_fault
 from api.settings import Settings
 from db.models import AuditEvent, AuditOutcome
 from db.session import set_tenant_settings
 
 if TYPE_CHECKING:
+    from api.authz.enforcer import PolicyEngine
+    from api.http.budget import Budgets
     from api.resolvers.loaders import Loaders
 
 log = logging.getLogger(__name__)
+
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -43,8 +51,28 @@ class Context:
     audit_events: list[AuditEvent] = field(default_factory=list)
     # Set when an unexpected error was masked: the request's writes are rolled back.
     failed: bool = False
+    # Why, when the database was at fault (TIMEOUT or SERVICE_UNAVAILABLE): the answer says
+    # so, with a 503 for the latter, instead of INTERNAL_SERVER_ERROR.
+    fault: ApiError | None = None
+    # The actions of mutations that started and have neither finished nor been audited: a
+    # request abandoned at its deadline records them FAILED (`Payload.run`).
+    pending_mutations: list[str] = field(default_factory=list)
     # The client's network address (rate limits of the public booking page).
     client_address: str | None = None
+    # The shared rate-limit store (api.http.budget); None outside an HTTP request.
+    budgets: Budgets | None = None
+    # The medspas row-level security reveals to this transaction: the principal's, plus any
+    # a public slug or a registration link reached (`reach_tenant`).
+    rls_medspa_ids: frozenset[uuid.UUID] = frozenset()
+    # The process's policy engine: webhook events decide a partner's reach with it
+    # (api/events/emit.py); None outside an HTTP request (the baseline policy then).
+    policy: PolicyEngine | None = None
+    # The webhook endpoints an event kind of a medspa goes to, looked up once per request
+    # (a patient import emits one event per row).
+    event_endpoints: dict[tuple[uuid.UUID, str], list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rls_medspa_ids = self.rls_medspa_ids | self.principal.rls_medspa_ids
 
     @property
     def request_id(self) -> str:
@@ -81,32 +109,92 @@ class Context:
         """End the request's transaction: commit its writes and audit rows, or, when an
         unexpected error was masked or the commit itself fails, roll back and keep only the
         audit rows (in a fresh transaction). True when the writes were committed."""
-        events = list(self.audit_events)
         if not self.failed:
             try:
-                self.session.add_all(events)
+                self.session.add_all(self.audit_events)
                 await self.session.commit()
                 return True
-            except SQLAlchemyError:
+            except SQLAlchemyError as exc:
                 # E.g. GraphQL cancelled a sibling field mid-query and the connection's
-                # transaction is unusable: nothing of this request's writes is kept.
-                log.exception("commit failed in request %s", self.request_id)
-                self.failed = True
-        await self.session.rollback()
-        try:
-            async with self.session.begin():
-                await set_tenant_settings(
-                    self.session,
-                    medspa_ids=self.principal.rls_medspa_ids,
-                    platform=self.principal.rls_platform,
+                # transaction is unusable, or the server went away: nothing of this
+                # request's writes is kept (or known to be).
+                self.fault = self.fault or database_fault(exc)
+                log.log(
+                    logging.WARNING if self.fault else logging.ERROR,
+                    "commit failed in request %s",
+                    self.request_id,
+                    exc_info=self.fault is None,
                 )
-                self.session.add_all(events)
+                self.failed = True
+        try:
+            await self.session.rollback()
         except SQLAlchemyError:
-            log.exception("could not record the audit rows of request %s", self.request_id)
+            log.warning("rollback failed in request %s (connection lost)", self.request_id)
+        await self.record_audit_alone(self.session)
         return False
+
+    async def record_audit_alone(self, session: AsyncSession) -> None:
+        """Write the queued audit rows, and a FAILED row for each mutation still pending, in
+        a short transaction of their own (the request's own was rolled back or abandoned)."""
+        for action in self.pending_mutations:
+            self.audit(action, AuditOutcome.FAILED, detail={"error": ErrorCode.TIMEOUT.value})
+        self.pending_mutations.clear()
+        events, self.audit_events = self.audit_events, []
+        await write_alone(
+            session,
+            events,
+            medspa_ids=self.rls_medspa_ids,
+            platform=self.principal.rls_platform,
+            request_id=self.request_id,
+        )
 
     def scope(self, action: Action, anchor: Anchor) -> ColumnElement[bool]:
         return scope_clause(self.principal, action, anchor)
+
+    async def find(
+        self,
+        model: type[Row],
+        row_id: uuid.UUID | None,
+        action: Action,
+        *,
+        for_update: bool = False,
+    ) -> Row:
+        """The row `row_id` of `model` on which the principal may `action`, or an audited
+        NOT_FOUND (absent, or outside the resource's read scope) / FORBIDDEN (visible, but
+        outside the action's scope). `for_update` locks the row."""
+        resource = resource_of(model)
+        found = None
+        if row_id is not None:
+            table: Any = model
+            stmt = select(
+                table, self.scope(action, resource.anchor_for(action)).label("allowed")
+            ).where(table.id == row_id, self.scope(resource.read, resource.anchor))
+            if for_update:
+                stmt = stmt.with_for_update(of=table)
+            found = (await self.session.execute(stmt)).first()
+        if found is None or not found[1]:
+            self.audit(
+                action.value,
+                AuditOutcome.DENIED,
+                resource_type=resource.name,
+                resource_id=row_id,
+                medspa_id=getattr(found[0], "medspa_id", None) if found is not None else None,
+                detail={"reason": "outside scope" if found else "not found or outside scope"},
+            )
+            if found is None:
+                raise not_found(f"{resource.name} not found.")
+            raise forbidden(f"You are not allowed to {action.value} this {resource.name}.")
+        row: Row = found[0]
+        return row
+
+    async def reach_tenants(self, medspa_ids: Iterable[uuid.UUID]) -> None:
+        """Widen this transaction's row-level security to more medspas (a public booking
+        slug, a registration link or a new coverage window reached them); the widenings of
+        one request accumulate."""
+        self.rls_medspa_ids = self.rls_medspa_ids | frozenset(medspa_ids)
+        await set_tenant_settings(
+            self.session, medspa_ids=self.rls_medspa_ids, platform=self.principal.rls_platform
+        )
 
     def audit(
         self,

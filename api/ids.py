@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from typing import Any
 
 import strawberry
 
@@ -28,3 +29,8 @@ def decode_id_of(global_id: str, type_name: str) -> uuid.UUID | None:
     if decoded is None or decoded[0] != type_name:
         return None
     return decoded[1]
+
+
+def decode_ids_of(global_ids: list[strawberry.ID] | None, type_name: str) -> list[Any] | None:
+    """Each id as `decode_id_of` decodes it; None (the argument left out) stays None."""
+    return None if global_ids is None else [decode_id_of(i, type_name) for i in global_ids]

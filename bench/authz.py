@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import true
 
 from api.app import build_services, create_app
-from api.auth import mint_user_token
 from api.authz.actions import Action
 from api.authz.enforcer import PolicyEngine
 from api.context import Context
 from api.settings import PROJECT_ROOT, Settings
+from api.tokens import mint_user_token
 from db.embedded import embedded_server_url, to_sqlalchemy_url
 from db.migrate import upgrade
 from db.seed.demo import seed_demo

@@ -87,4 +87,26 @@ TENANT_TABLES: tuple[str, ...] = (
     "service_visit_service",
     # patient registration links (migration 0005)
     "registration_link",
+    # invitations (migration 0015)
+    "invitation",
+    # the worker's templates and partner webhooks (migration 0011)
+    "notification_template",
+    "webhook_endpoint",
+    "webhook_event",
+    "webhook_delivery",
+    # inventory ordering (issue 18)
+    "inventory_order",
+    "inventory_order_line",
+    "inventory_order_event",
+    # staff documents and support tickets (issue 19)
+    "staff_document",
+    "support_ticket",
+    "support_ticket_comment",
+    # checkout (migration 0013)
+    "checkout",
+    "checkout_line",
+    "checkout_tender",
+    "checkout_refund",
+    "account_credit_entry",
+    "patient_payment_method",
 )

@@ -12,20 +12,21 @@ import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.app import Services, build_services, create_app
-from api.auth import mint_user_token
 from api.settings import PROJECT_ROOT, Settings
+from api.tokens import mint_user_token
 from db.embedded import embedded_server_url, to_sqlalchemy_url
 from db.migrate import upgrade
+from db.models.enums import Dashboard
 from db.seed.demo import DemoIds, seed_demo
 from db.session import (
     create_app_engine,
@@ -34,6 +35,16 @@ from db.session import (
     session_factory,
     set_tenant_settings,
 )
+from tests.matrix import (
+    ALL_CALLERS,
+    MATRIX_RECORD,
+    PARTNER_SCOPES,
+    guard_message,
+    missing_pairs,
+    schema_root_fields,
+)
+
+__all__ = ["ALL_CALLERS"]
 
 TEST_SETTINGS = Settings(MEDSPA_ENV="test")  # type: ignore[call-arg]
 
@@ -44,10 +55,17 @@ _WRITE = re.compile(
 
 
 def _test_database_url() -> str:
+    """The server's test database; under pytest-xdist each worker gets its own database on
+    that server (`<name>_gw0`, ...), so workers never see each other's writes."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return to_sqlalchemy_url(url)
-    return embedded_server_url(PROJECT_ROOT / ".data" / "test", database="medspa_test")
+        sqlalchemy_url = make_url(to_sqlalchemy_url(url))
+        if worker:
+            sqlalchemy_url = sqlalchemy_url.set(database=f"{sqlalchemy_url.database}_{worker}")
+        return sqlalchemy_url.render_as_string(hide_password=False)
+    database = f"medspa_test_{worker}" if worker else "medspa_test"
+    return embedded_server_url(PROJECT_ROOT / ".data" / "test", database=database)
 
 
 def _reset_schema(url: str) -> None:
@@ -113,7 +131,16 @@ def statement_log() -> StatementLog:
 
 @pytest.fixture(scope="session")
 async def app_engine(database_url: str, statement_log: StatementLog) -> AsyncIterator[AsyncEngine]:
-    engine = create_app_engine(database_url, statement_timeout_ms=10_000, pool_size=25)
+    # TEST_APP_DATABASE_URL routes the application's connections elsewhere, e.g. through
+    # PgBouncer in transaction mode (tests/scale runs the isolation tests that way).
+    # 12 kept + 12 overflow: room for the 24-way booking race, while the idle connections each
+    # xdist worker keeps stay a small share of a server other suites use too.
+    app_url = os.environ.get("TEST_APP_DATABASE_URL")
+    engine = create_app_engine(
+        to_sqlalchemy_url(app_url) if app_url else database_url,
+        statement_timeout_ms=10_000,
+        pool_size=12,
+    )
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -148,7 +175,9 @@ async def _data_tables(conn: Any) -> list[str]:
     result = await conn.execute(
         text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename NOT IN ('alembic_version', 'policy_version') ORDER BY tablename"
+            " AND tablename NOT IN ('alembic_version', 'policy_version')"
+            # The worker's queue (migration 0011) is no data of the demo: never restored.
+            " AND left(tablename, 14) <> 'procrastinate_' ORDER BY tablename"
         )
     )
     return list(result.scalars())
@@ -270,15 +299,32 @@ async def client(services: Services, demo: DemoIds) -> AsyncIterator[httpx.Async
 
 
 def token_for(demo: DemoIds, email: str, **kwargs: Any) -> str:
-    return mint_user_token(
+    token = mint_user_token(
         TEST_SETTINGS, user_id=demo.users[email], ttl=timedelta(minutes=10), **kwargs
     )
+    if not kwargs:  # a plain token stands for its user in the matrix record
+        MATRIX_RECORD.register(token, email)
+    return token
 
 
 @dataclass
 class Answer:
+    """A GraphQL answer. `body` is the answer without its cost report (`extensions.cost`,
+    which carries the caller's own remaining budget and so differs from one request to the
+    next); the report is kept in `cost` (tests/edge asserts it)."""
+
     status: int
     body: dict[str, Any]
+    cost: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, status: int, body: dict[str, Any]) -> Answer:
+        extensions = dict(body.get("extensions") or {})
+        cost = extensions.pop("cost", None)
+        body = {k: v for k, v in body.items() if k != "extensions"}
+        if extensions:
+            body["extensions"] = extensions
+        return cls(status, body, cost)
 
     @property
     def data(self) -> Any:
@@ -317,7 +363,20 @@ class Gql:
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
         )
-        return Answer(response.status_code, response.json())
+        answer = Answer.of(response.status_code, response.json())
+        caller = MATRIX_RECORD.caller_of(bearer)
+        if caller is not None and headers:
+            # A header choosing another dashboard or medspa makes another kind of caller.
+            caller = None
+        MATRIX_RECORD.note(
+            document=query,
+            operation_name=None,
+            caller=caller,
+            # Executed: data came back, or a field's error (it has a path; a refusal makes a
+            # non-null payload's `data` null). Parse and validation errors have no path.
+            executed=answer.data is not None or any("path" in e for e in answer.errors),
+        )
+        return answer
 
 
 @pytest.fixture
@@ -352,6 +411,7 @@ class Principals:
 
     gql: Gql
     demo: DemoIds
+    owner_engine: AsyncEngine
     _cache: dict[str, str] = field(default_factory=dict)
 
     async def masquerade(
@@ -395,37 +455,92 @@ class Principals:
             self._cache[key] = payload["key"]
         return self._cache[key]
 
+    async def covering(self) -> str:
+        """Sam's token inside a window covering Vera (so Glow's providers) right now."""
+        if "covering" not in self._cache:
+            from tests.pcc.helpers import absence
+
+            now = datetime.now(UTC)
+            async with session_factory(self.owner_engine)() as session:
+                await session.begin()
+                await set_tenant_settings(session, medspa_ids=(), platform=True)
+                await absence(
+                    session,
+                    self.demo,
+                    starts=now - timedelta(hours=2),
+                    ends=now + timedelta(hours=2),
+                    covering="sam@portrait.example",
+                )
+            self._cache["covering"] = token_for(self.demo, "sam@portrait.example")
+        return self._cache["covering"]
+
     async def bearer(self, who: str) -> str | None:
-        """`who` is a demo email, `masquerade`, `api_key` or `anonymous`."""
+        """A bearer for any caller of ALL_CALLERS (a demo email, `email:PROVIDER` for that
+        user's provider dashboard, `masquerade`, `covering`, `api_key[:SCOPE]`, `anonymous`)."""
         if who == "anonymous":
             return None
         if who == "masquerade":
-            return await self.masquerade()
-        if who == "api_key":
-            return await self.api_key()
-        return token_for(self.demo, who)
+            bearer = await self.masquerade()
+        elif who == "covering":
+            bearer = await self.covering()
+        elif who == "api_key":
+            bearer = await self.api_key()
+        elif who.startswith("api_key:"):
+            scope = who.removeprefix("api_key:")
+            assert scope in PARTNER_SCOPES, who
+            bearer = await self.api_key(scopes=(scope,))
+        elif who.endswith(":PROVIDER"):
+            email = who.removesuffix(":PROVIDER")
+            bearer = token_for(self.demo, email, dashboard=Dashboard.PROVIDER)
+        else:
+            return token_for(self.demo, who)
+        MATRIX_RECORD.register(bearer, who)
+        return bearer
 
 
 @pytest.fixture
-def principals(gql: Gql, demo: DemoIds) -> Principals:
-    return Principals(gql, demo)
+def principals(gql: Gql, demo: DemoIds, owner_engine: AsyncEngine) -> Principals:
+    return Principals(gql, demo, owner_engine)
 
 
-ALL_CALLERS = (
-    "ops@portrait.example",
-    "maria@portrait.example",
-    "vera@portrait.example",
-    "dean@portrait.example",
-    "cody@portrait.example",
-    "sam@portrait.example",
-    "dana@glow.example",
-    "nina@glow.example",
-    "omar@glow.example",
-    "ruth@radiance.example",
-    "lee@radiance.example",
-    "lena@legacy.example",
-    "kim@legacy.example",
-    "masquerade",
-    "api_key",
-    "anonymous",
-)
+# --- the runtime matrix guard (issue 10 §1) -------------------------------------------------
+
+
+def _runs_the_whole_suite(session: pytest.Session) -> bool:
+    """Only a run of every test can say a field was never tried; a selection is silent."""
+    config = session.config
+    option = config.option
+    if option.keyword or option.markexpr or getattr(option, "deselect", None):
+        return False
+    if getattr(option, "lf", False) or getattr(option, "exitfirst", False):
+        return False
+    if option.collectonly:
+        return False
+    if session.shouldstop or session.shouldfail:
+        return False
+    tests_root = (config.rootpath / "tests").resolve()
+    args = [a for a in config.args if not a.startswith("-")]
+    return all((config.rootpath / a.split("::")[0]).resolve() == tests_root for a in args)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker hands its record to the controller
+        workeroutput["matrix_seen"] = sorted(MATRIX_RECORD.seen)
+        return
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return
+    if not _runs_the_whole_suite(session):
+        return
+    missing = missing_pairs(schema_root_fields(), MATRIX_RECORD.seen)
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "role matrix guard", red=True)
+            reporter.write_line(guard_message(missing))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    MATRIX_RECORD.merge(node.workeroutput.get("matrix_seen", []))

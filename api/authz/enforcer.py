@@ -5,8 +5,8 @@ role. `PolicyEngine` is built once at startup from `model.conf`, `policy.csv` (t
 baseline, domain `*`) and the per-medspa rows stored in the database. For a subject (an active
 role or a partner scope `scope:<name>`) and a domain (a medspa UUID, or `*` for platform staff)
 it asks Casbin about every `Action` once and keeps the answer as an immutable `PermissionSet`,
-cached by policy version. Resolvers then look actions up in that set; nothing else in the code
-base calls `enforce`, and nothing calls it per row or per field.
+cached per medspa until that medspa's rows change. Resolvers then look actions up in that set;
+nothing else in the code base calls `enforce`, and nothing calls it per row or per field.
 
 Per-medspa rows are `PolicyRow`s: a `p` row has the columns of `policy.csv`
 (`subject, domain, resource, verb, scope, effect`, effect `allow` or `deny`), a `g` row is
@@ -291,72 +291,165 @@ def _describe_domain(domain: str) -> str:
     return "the platform domain *" if domain == PLATFORM_DOMAIN else f"medspa {domain}"
 
 
-class PolicyEngine:
-    """The enforcer plus the cache of permission sets; one per process, built at startup.
+@dataclass
+class DomainPolicy:
+    """One medspa's own rows, its enforcer and the permission sets they change.
 
-    `permissions` is the only caller of Casbin. The cache is a plain dict keyed by
-    (subject, domain, version); nothing awaits while it is read or filled, so asyncio tasks
+    Built by `build_domain_policy`, which does all the Casbin work up front, so that it can run
+    in a worker thread and the event loop only swaps the finished object in. `sets` holds every
+    subject the medspa's rows affect; any other subject answers like the baseline.
+    """
+
+    domain: str
+    rows: tuple[PolicyRow, ...]
+    enforcer: casbin.Enforcer
+    sets: dict[str, PermissionSet]
+
+
+def policy_subjects(rows: Iterable[PolicyRow] = ()) -> frozenset[str]:
+    """Every subject the baseline or `rows` name (`p` subjects and `g` children and parents)."""
+    subjects: set[str] = set()
+    for row in (*baseline_rows(), *rows):
+        subjects.update(row.values[:1] if row.ptype == "p" else row.values[:2])
+    return frozenset(subjects)
+
+
+def affected_subjects(rows: Iterable[PolicyRow]) -> frozenset[str]:
+    """The subjects whose decisions in the rows' medspa differ from the baseline's.
+
+    A subject is affected when it is, or inherits (through baseline or the medspa's own `g`
+    rows), a subject that one of the rows names: the subject of a `p` row or the child of a
+    `g` row. The matcher consults rows of the request's domain only through `g(r.sub, p.sub,
+    r.dom)`, so every other subject meets exactly the baseline rows.
+    """
+    own = list(rows)
+    named = {row.values[0] for row in own}  # `p` subject or `g` child
+    parents: dict[str, set[str]] = {}
+    for row in (*baseline_rows(), *own):
+        if row.ptype == "g":
+            parents.setdefault(row.values[0], set()).add(row.values[1])
+    affected: set[str] = set()
+    for subject in policy_subjects(own):
+        seen = {subject}
+        todo = [subject]
+        while todo:
+            for parent in parents.get(todo.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        if seen & named:
+            affected.add(subject)
+    return frozenset(affected)
+
+
+def build_domain_policy(domain: str, rows: Iterable[PolicyRow]) -> DomainPolicy:
+    """The policy of one medspa from its own rows, every set its rows change computed.
+
+    Pure and thread-safe (touches nothing shared): the watcher runs it off the event loop.
+    Raises ValueError for a malformed row or a row of another domain.
+    """
+    own = tuple(rows)
+    for row in own:
+        if row.domain != domain:
+            raise ValueError(f"a row of {row.domain} among the rows of {domain}: {row.text!r}")
+    enforcer = build_enforcer(own)
+    sets = {subject: _compute(enforcer, subject, domain) for subject in affected_subjects(own)}
+    return DomainPolicy(domain=domain, rows=own, enforcer=enforcer, sets=sets)
+
+
+def rows_by_domain(rows: Iterable[PolicyRow]) -> dict[str, list[PolicyRow]]:
+    """Per-medspa rows grouped by their medspa (checked: never the platform domain)."""
+    grouped: dict[str, list[PolicyRow]] = {}
+    for row in rows:
+        grouped.setdefault(_check_extra_row(row).domain, []).append(row)
+    return grouped
+
+
+class PolicyEngine:
+    """The baseline enforcer, each tailored medspa's policy, and the permission sets; one per
+    process, built at startup.
+
+    A medspa without rows of its own answers like the baseline (no Casbin work of its own).
+    A medspa with rows has a `DomainPolicy`; a change to its rows replaces that medspa's
+    policy only (`install`), leaving every other medspa's cached sets alone. `permissions` is
+    the only caller of Casbin, and for the subjects the policy names it finds every set
+    already computed. Nothing awaits while the dicts are read or filled, so asyncio tasks
     cannot interleave there.
     """
 
     def __init__(self, extra_rows: Iterable[PolicyRow] = ()) -> None:
-        rows = list(extra_rows)
-        self._enforcer = build_enforcer(rows)
-        self._tailored = _tailored_domains(rows)
+        self._baseline = build_enforcer()
+        self._baseline_sets: dict[str, PermissionSet] = {}
+        self._reworded: dict[tuple[str, str], PermissionSet] = {}
+        self._domains: dict[str, DomainPolicy] = {}
         self._version = 1
-        self._cache: dict[tuple[str, str, int], PermissionSet] = {}
+        self.reload(extra_rows)
 
     @property
     def version(self) -> int:
-        """Bumped by every `reload`; part of the cache key."""
+        """Bumped by every `install` (and so every `reload`)."""
         return self._version
 
-    def reload(self, extra_rows: Iterable[PolicyRow]) -> None:
-        """Rebuild the enforcer with new per-medspa rows and bump the version.
+    @property
+    def tailored_domains(self) -> frozenset[str]:
+        """The medspas with rows of their own."""
+        return frozenset(self._domains)
 
-        The new enforcer is built before anything is replaced, so a bad row leaves the engine
+    def rows_of(self, domain: str) -> tuple[PolicyRow, ...]:
+        """The rows of one medspa the engine currently answers with."""
+        policy = self._domains.get(domain)
+        return policy.rows if policy else ()
+
+    def reload(self, extra_rows: Iterable[PolicyRow]) -> None:
+        """Replace every per-medspa row at once (built here, on the caller's thread).
+
+        Every policy is built before anything is replaced, so a bad row leaves the engine
         answering with the previous policy.
         """
-        rows = list(extra_rows)
-        enforcer = build_enforcer(rows)
-        self._enforcer = enforcer
-        self._tailored = _tailored_domains(rows)
+        grouped = rows_by_domain(extra_rows)
+        built = {domain: build_domain_policy(domain, rows) for domain, rows in grouped.items()}
+        gone = {domain: None for domain in self._domains if domain not in built}
+        self.install({**built, **gone})
+
+    def install(self, policies: Mapping[str, DomainPolicy | None]) -> None:
+        """Swap in the given medspas' policies (None: the medspa has no rows any more).
+
+        Only those medspas' cached sets change; the version is bumped.
+        """
+        for domain, policy in policies.items():
+            if policy is None:
+                self._domains.pop(domain, None)
+            else:
+                self._domains[domain] = policy
+        stale = [key for key in self._reworded if key[1] in policies]
+        for key in stale:
+            del self._reworded[key]
         self._version += 1
-        self._cache.clear()
 
     def permissions(self, subject: str, domain: str) -> PermissionSet:
         """The permission set of one subject (role or `scope:<name>`) in one domain.
 
-        Asks Casbin once per action the first time, then answers from the cache until the
-        next `reload`.
+        A medspa's own sets were computed when its rows were installed; the baseline's are
+        computed once, on first use, and kept.
         """
-        key = (subject, domain, self._version)
-        cached = self._cache.get(key)
-        if cached is not None:
+        if domain == PLATFORM_DOMAIN:
+            cached = self._baseline_sets.get(subject)
+            if cached is None:
+                cached = self._baseline_sets[subject] = _compute(self._baseline, subject, domain)
             return cached
-        if domain != PLATFORM_DOMAIN and domain not in self._tailored:
-            # A medspa without rows of its own answers exactly like the baseline: reuse it
-            # (only the wording of "no rule" denials names the medspa), so a new tenant costs
-            # no Casbin calls.
-            permission_set = self.permissions(subject, PLATFORM_DOMAIN).reworded(
+        policy = self._domains.get(domain)
+        if policy is not None and subject in policy.sets:
+            return policy.sets[subject]
+        # A medspa without rows of its own, or whose rows do not touch this subject, answers
+        # exactly like the baseline: reuse it (only the wording of "no rule" denials names the
+        # medspa), so a new tenant costs no Casbin calls.
+        key = (subject, domain)
+        cached = self._reworded.get(key)
+        if cached is None:
+            cached = self._reworded[key] = self.permissions(subject, PLATFORM_DOMAIN).reworded(
                 lambda action: _no_rule(subject, action, domain)
             )
-            self._cache[key] = permission_set
-            return permission_set
-        grants: dict[Action, Grant] = {}
-        denials: dict[Action, str] = {}
-        for action in Action:
-            allowed, rule = self._enforcer.enforce_ex(subject, domain, action.resource, action.verb)
-            rule_text = ", ".join(("p", *rule)) if rule else ""
-            if allowed:
-                grants[action] = Grant(action=action, scope=Scope(rule[4]), rule=rule_text)
-            elif rule:
-                denials[action] = f"denied by {rule_text}"
-            else:
-                denials[action] = _no_rule(subject, action, domain)
-        permission_set = PermissionSet(grants, denials)
-        self._cache[key] = permission_set
-        return permission_set
+        return cached
 
     def permissions_for(self, subjects: Sequence[str], domain: str) -> PermissionSet:
         """The union of the subjects' permission sets (a partner key with several scopes).
@@ -370,8 +463,20 @@ class PolicyEngine:
         )
 
 
-def _tailored_domains(rows: Iterable[PolicyRow]) -> frozenset[str]:
-    return frozenset(row.domain for row in rows)
+def _compute(enforcer: casbin.Enforcer, subject: str, domain: str) -> PermissionSet:
+    """Ask Casbin about every action once."""
+    grants: dict[Action, Grant] = {}
+    denials: dict[Action, str] = {}
+    for action in Action:
+        allowed, rule = enforcer.enforce_ex(subject, domain, action.resource, action.verb)
+        rule_text = ", ".join(("p", *rule)) if rule else ""
+        if allowed:
+            grants[action] = Grant(action=action, scope=Scope(rule[4]), rule=rule_text)
+        elif rule:
+            denials[action] = f"denied by {rule_text}"
+        else:
+            denials[action] = _no_rule(subject, action, domain)
+    return PermissionSet(grants, denials)
 
 
 def _no_rule(subject: str, action: Action, domain: str) -> str:

@@ -16,6 +16,9 @@ MASQUERADE_FORBIDDEN: frozenset[Action] = frozenset(
         Action.API_CLIENT_MANAGE,
         Action.PROVIDER_UPDATE_IDENTITY,  # identity, credentials, license
         Action.GFE_SELF_CLEAR,  # signing
+        Action.STAFF_DOCUMENT_MANAGE,  # the provider's photo ID, signature and licence
+        Action.CHECKOUT_REFUND,  # money back out (refunds and voids), issue 18
+        Action.PAYMENT_METHOD_MANAGE,  # a patient's cards on file, issue 18
     }
 )
 

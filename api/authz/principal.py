@@ -36,7 +36,7 @@ class CoverageInfo:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The request's identity and reach. Immutable; built by `api.auth.authenticate`."""
+    """The request's identity and reach. Immutable; built by `Authenticator`."""
 
     kind: PrincipalKind
     subjects: tuple[str, ...]
@@ -52,6 +52,9 @@ class Principal:
     pcc_kind: PccKind | None = None
     api_client_id: uuid.UUID | None = None
     api_scopes: tuple[str, ...] = ()
+    # A partner key limited to some locations: every scope reaches only their rows
+    # (api/authz/scopes.py); None for everyone else.
+    location_ids: frozenset[uuid.UUID] | None = None
     masquerade_session_id: uuid.UUID | None = None
     memberships: tuple[MembershipInfo, ...] = ()
     # ASSIGNED scope: the providers a PCC works for right now (assignments + coverage) and

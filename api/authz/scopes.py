@@ -6,17 +6,19 @@ resolver filters rows in Python after loading them.
 
 An `Anchor` says how a table's rows relate to tenants and people: which column names the
 medspa, which names the owning provider (for OWN and ASSIGNED), and what makes a row public.
-Resources register their anchor once, next to their model's use cases.
+Resources register their anchor once, next to their model's use cases (`register`): which
+action makes a row visible and how the scopes reach it. `Context.find` reads the registry to
+answer "invisible equals absent" for every object a write names.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, false, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, false, true
 
 from api.authz.actions import Action, Scope
 from api.authz.principal import Principal
@@ -34,6 +36,9 @@ class Anchor:
     - `tenant` / `assigned`: for rows that belong to no single medspa (a PCC, an absence),
       how TENANT and ASSIGNED reach them (usually an EXISTS over their tenant rows).
     - `public`: what anonymous visitors may see (PUBLIC scope); absent = nothing.
+    - `location`: for a partner key limited to some locations, which rows belong to them
+      (added to TENANT); absent = none of the rows (a limited key reaches only what is
+      anchored to its locations).
     """
 
     medspa: SQLColumnExpression[Any] | None
@@ -42,6 +47,47 @@ class Anchor:
     tenant: ClauseFactory | None = None
     assigned: ClauseFactory | None = None
     public: ColumnElement[bool] | None = None
+    location: ClauseFactory | None = None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A model as the object of actions: its audit name, the action whose scope makes a row
+    visible at all, its anchor, and the anchors of actions that reach rows differently."""
+
+    name: str
+    read: Action
+    anchor: Anchor
+    targets: Mapping[Action, Anchor] = field(default_factory=dict)
+
+    def anchor_for(self, action: Action) -> Anchor:
+        return self.targets.get(action, self.anchor)
+
+
+_RESOURCES: dict[type[Any], Resource] = {}
+
+
+def register(
+    model: type[Any],
+    anchor: Anchor,
+    *,
+    read: Action,
+    name: str | None = None,
+    targets: Mapping[Action, Anchor] | None = None,
+) -> Anchor:
+    """Declare how `model`'s rows are reached; returns `anchor` for the module's own use."""
+    _RESOURCES[model] = Resource(
+        name=name or model.__name__, read=read, anchor=anchor, targets=dict(targets or {})
+    )
+    return anchor
+
+
+def resource_of(model: type[Any]) -> Resource:
+    """The registered resource of `model` (a programming error when it has none)."""
+    try:
+        return _RESOURCES[model]
+    except KeyError:
+        raise LookupError(f"{model.__name__} is not a registered resource") from None
 
 
 def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> ColumnElement[bool]:
@@ -53,8 +99,14 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
         return true()
     if scope is Scope.TENANT:
         if anchor.tenant is not None:
-            return anchor.tenant(principal)
-        return _in(anchor.medspa, {principal.medspa_id} if principal.medspa_id else set())
+            tenant = anchor.tenant(principal)
+        else:
+            tenant = _in(anchor.medspa, {principal.medspa_id} if principal.medspa_id else set())
+        if principal.location_ids is None:
+            return tenant
+        if anchor.location is None:
+            return false()
+        return and_(tenant, anchor.location(principal))
     if scope is Scope.ASSIGNED:
         if anchor.assigned is not None:
             return anchor.assigned(principal)
@@ -73,6 +125,16 @@ def scope_clause(principal: Principal, action: Action, anchor: Anchor) -> Column
     if scope is Scope.PUBLIC:
         return anchor.public if anchor.public is not None else false()
     raise AssertionError(f"unhandled scope {scope}")
+
+
+def at_locations(column: SQLColumnExpression[Any]) -> ClauseFactory:
+    """A `location` anchor: rows whose `column` names one of the principal's locations."""
+    return lambda principal: _in(column, principal.location_ids or frozenset())
+
+
+def everywhere(_principal: Principal) -> ColumnElement[bool]:
+    """A `location` anchor for rows that belong to no location (the medspa itself)."""
+    return true()
 
 
 def _in(

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from api.auth import hash_api_key, new_api_key
 from api.authz.actions import Action, ApiScope
 from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, invalid, not_found
+from api.errors import DomainError, DomainErrorCode, Problem, invalid, not_found
 from api.resolvers.pagination import Page, SortKey, paginate
-from db.models import ApiClient, AuditOutcome
+from api.tokens import hash_api_key, new_api_key
+from db.models import ApiClient, AuditOutcome, Location
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -30,10 +30,17 @@ class CreatedApiClient:
     key: str
 
 
+MAX_KEY_LOCATIONS = 50
+
+
 async def create_api_client(
-    ctx: Context, *, name: str, scopes: Sequence[ApiScope]
+    ctx: Context,
+    *,
+    name: str,
+    scopes: Sequence[ApiScope],
+    location_ids: Sequence[uuid.UUID | None] | None = None,
 ) -> CreatedApiClient:
-    ctx.authorize(Action.API_CLIENT_MANAGE, resource_type="ApiClient")
+    """A key of the caller's medspa; `location_ids` limits every scope to those locations."""
     medspa_id = ctx.principal.medspa_id
     assert medspa_id is not None, "api_client.manage is a TENANT grant"
     clean_name = name.strip()
@@ -49,7 +56,10 @@ async def create_api_client(
         )
     ).first()
     if taken is not None:
-        raise DomainError(Problem("NAME_TAKEN", "An API client with that name exists.", "name"))
+        raise DomainError(
+            Problem(DomainErrorCode.NAME_TAKEN, "An API client with that name exists.", "name")
+        )
+    locations = await _own_locations(ctx, medspa_id, location_ids)
     key = new_api_key()
     client = ApiClient(
         id=uuid.uuid4(),
@@ -58,6 +68,7 @@ async def create_api_client(
         key_prefix=key[:10],
         key_hash=hash_api_key(key),
         scopes=sorted({s.value for s in scopes}),
+        location_ids=locations,
         created_by_user_id=ctx.principal.actor_user_id,
     )
     ctx.session.add(client)
@@ -68,13 +79,36 @@ async def create_api_client(
         AuditOutcome.ALLOWED,
         resource_type="ApiClient",
         resource_id=client.id,
-        detail={"operation": "create", "scopes": client.scopes},
+        detail={
+            "operation": "create",
+            "scopes": client.scopes,
+            "locationIds": [str(i) for i in locations] if locations else None,
+        },
     )
     return CreatedApiClient(client=client, key=key)
 
 
+async def _own_locations(
+    ctx: Context, medspa_id: uuid.UUID, location_ids: Sequence[uuid.UUID | None] | None
+) -> list[uuid.UUID] | None:
+    if location_ids is None:
+        return None
+    if not location_ids or len(location_ids) > MAX_KEY_LOCATIONS:
+        raise invalid("locationIds", f"Name 1 to {MAX_KEY_LOCATIONS} locations, or none.")
+    wanted = {i for i in location_ids if i is not None}
+    found = set(
+        (
+            await ctx.session.execute(
+                select(Location.id).where(Location.medspa_id == medspa_id, Location.id.in_(wanted))
+            )
+        ).scalars()
+    )
+    if len(wanted) != len(location_ids) or found != wanted:
+        raise invalid("locationIds", "Every location must be one of this medspa's, once.")
+    return sorted(found)
+
+
 async def revoke_api_client(ctx: Context, *, client_id: uuid.UUID | None) -> ApiClient:
-    ctx.authorize(Action.API_CLIENT_MANAGE, resource_type="ApiClient", resource_id=client_id)
     client = None
     if client_id is not None:
         client = (

@@ -1,46 +1,40 @@
-"""Appointments: the role-scoped calendar, connections, booking, rescheduling, status changes.
-
-Double booking is the database's call: the exclusion constraint on the provider's blocked
-ranges rejects an overlapping insert or update with SQLSTATE 23P01, which becomes the payload
-error SLOT_UNAVAILABLE. Concurrent bookings of one slot wait on each other inside PostgreSQL;
-the first to commit wins. Deadlocks and serialization failures are retried from a savepoint.
-An idempotency key (unique per medspa) makes a retried booking return the first appointment.
+"""Appointments: the role-scoped calendar, connections, rescheduling, cancellation and status
+changes. Booking (slot planning, retried writes, idempotency) lives in `appointment_booking`;
+rescheduling reuses its planner and writer, so double booking is refused the same way.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+import sqlalchemy
+from sqlalchemy import ColumnElement, Text, Uuid, and_, func, select
+from sqlalchemy import cast as cast_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from api.authz.actions import Action, Scope
-from api.authz.scopes import Anchor
-from api.errors import ApiError, DomainError, ErrorCode, Problem, invalid
+from api.authz.actions import Action
+from api.authz.scopes import Anchor, at_locations, register
+from api.errors import ApiError, DomainError, DomainErrorCode, ErrorCode, invalid
+from api.events.emit import EventKind, emit
+from api.execution.rows import Needs, RowRelation, row_source, row_type
+from api.ids import decode_id_of
+from api.resolvers import appointment_type as appointment_type_resolvers
+from api.resolvers import location as location_resolvers
+from api.resolvers import patient as patient_resolvers
 from api.resolvers import provider as provider_resolvers
-from api.resolvers.availability import load_schedules
+from api.resolvers.appointment_booking import _problem, plan_booking, write_with_retry
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.notification import queue_appointment_notices
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
-from api.resolvers.scheduling import (
-    PROVIDER_TARGET,
-    as_instant,
-    check_range,
-    find_for_action,
-    require_scheduling,
-    zone,
-)
+from api.resolvers.scheduling import as_instant, check_range, require_scheduling
 from api.resolvers.scheduling_settings import settings_of
-from api.resolvers.slots import type_offered_at
 from db.models import (
+    MAX_APPOINTMENT_LENGTH,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -50,26 +44,23 @@ from db.models import (
     NotificationKind,
     Patient,
     Provider,
-    ProviderAppointmentType,
-    ProviderLocation,
 )
 
 if TYPE_CHECKING:
     from api.context import Context
 
-ANCHOR = Anchor(medspa=Appointment.medspa_id, provider=Appointment.provider_id)
+ANCHOR = register(
+    Appointment,
+    Anchor(
+        medspa=Appointment.medspa_id,
+        provider=Appointment.provider_id,
+        location=at_locations(Appointment.location_id),
+    ),
+    read=Action.APPOINTMENT_READ,
+)
 SORT = SortKey((Appointment.starts_at, Appointment.id), ("starts_at", "id"))
 MAX_CALENDAR_ROWS = 2000
 
-SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
-OUTSIDE_AVAILABILITY = "OUTSIDE_AVAILABILITY"
-INVALID_TRANSITION = "INVALID_TRANSITION"
-IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-
-EXCLUSION_VIOLATION = "23P01"
-UNIQUE_VIOLATION = "23505"
-RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
-MAX_ATTEMPTS = 4
 
 # The status machine: BOOKED -> CONFIRMED -> CHECKED_IN -> COMPLETED; NO_SHOW or CANCELLED
 # before check-in. Each target status is one action of the policy (DESIGN §5); confirming is
@@ -112,15 +103,101 @@ class CalendarFilter:
     statuses: Sequence[AppointmentStatus] | None = None
 
 
-async def calendar(ctx: Context, *, filters: CalendarFilter) -> list[Appointment]:
-    """Appointments overlapping [start, end) in the principal's scope, by start time."""
-    ctx.authorize(Action.APPOINTMENT_READ, resource_type="Appointment")
-    start, end = _aware(filters.start, "from"), _aware(filters.end, "to")
-    check_range(start, end)
-    stmt = select(Appointment).where(
-        ctx.scope(Action.APPOINTMENT_READ, ANCHOR),
+class AppointmentRecord(Protocol):
+    """What the calendar reads of an appointment: a plain row of these columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def status(self) -> AppointmentStatus: ...
+    @property
+    def source(self) -> BookingSource: ...
+    @property
+    def price_cents(self) -> int: ...
+    @property
+    def deposit_cents(self) -> int | None: ...
+    @property
+    def cancellation_fee_cents(self) -> int | None: ...
+    @property
+    def cancelled_at(self) -> datetime | None: ...
+    @property
+    def cancellation_reason(self) -> str | None: ...
+    @property
+    def cancellation_fee_applies(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def provider_id(self) -> uuid.UUID: ...
+    @property
+    def location_id(self) -> uuid.UUID: ...
+    @property
+    def patient_id(self) -> uuid.UUID: ...
+    @property
+    def appointment_type_id(self) -> uuid.UUID: ...
+
+
+# The calendar selects these columns into rows (no ORM objects on the hottest read).
+RECORD_COLUMNS = tuple(
+    getattr(Appointment, name)
+    for name in AppointmentRecord.__dict__
+    if not name.startswith("_") and isinstance(AppointmentRecord.__dict__[name], property)
+)
+
+
+def overlapping(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """Appointments overlapping [start, end), bounded on both ends of `starts_at` (an
+    appointment lasts at most MAX_APPOINTMENT_LENGTH) so the (…, starts_at) indexes serve it."""
+    return [
         Appointment.starts_at < end,
+        Appointment.starts_at > start - MAX_APPOINTMENT_LENGTH,
         Appointment.ends_at > start,
+    ]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relation the calendar can join: the related rows in the same statement, each
+    behind its own scope clause (a row out of scope joins as null, as its loader answers)."""
+
+    model: Any
+    foreign_key: str  # the appointment's column
+    loader: str  # the `Loaders` attribute the joined rows prime
+    action: Action
+    anchor: Anchor
+
+
+RELATIONS: dict[str, Relation] = {
+    "provider": Relation(
+        Provider, "provider_id", "provider_by_id", Action.PROVIDER_READ, provider_resolvers.ANCHOR
+    ),
+    "location": Relation(
+        Location, "location_id", "location_by_id", Action.LOCATION_READ, location_resolvers.ANCHOR
+    ),
+    "patient": Relation(
+        Patient, "patient_id", "patient_by_id", Action.PATIENT_READ, patient_resolvers.ANCHOR
+    ),
+    "appointmentType": Relation(
+        AppointmentType,
+        "appointment_type_id",
+        "appointment_type_by_id",
+        Action.APPOINTMENT_TYPE_READ,
+        appointment_type_resolvers.ANCHOR,
+    ),
+}
+
+
+def _calendar_statement(ctx: Context, filters: CalendarFilter, columns: Sequence[Any]) -> Any:
+    """The scoped calendar statement over `columns` (authorized, range checked), cut one row
+    past the most a calendar answers."""
+    ctx.authorize(Action.APPOINTMENT_READ, resource_type="Appointment")
+    start, end = as_instant(filters.start, field="from"), as_instant(filters.end, field="to")
+    check_range(start, end)
+    stmt = select(*columns).where(
+        ctx.scope(Action.APPOINTMENT_READ, ANCHOR), *overlapping(start, end)
     )
     if filters.provider_ids is not None:
         stmt = stmt.where(Appointment.provider_id.in_([i for i in filters.provider_ids if i]))
@@ -128,25 +205,213 @@ async def calendar(ctx: Context, *, filters: CalendarFilter) -> list[Appointment
         stmt = stmt.where(Appointment.location_id.in_([i for i in filters.location_ids if i]))
     if filters.statuses is not None:
         stmt = stmt.where(Appointment.status.in_(list(filters.statuses)))
-    rows = list(
+    return stmt.order_by(*SORT.order_by()).limit(MAX_CALENDAR_ROWS + 1)
+
+
+def _first_flags(joined: Sequence[Relation]) -> list[Any]:
+    """Each related row is joined once, to the first appointment that names it (300
+    appointments of a week share a few providers): `first_<key>` marks that one. (The
+    numbering sees every row the LIMIT keeps: a cut list is refused anyway.)"""
+    return [
         (
-            await ctx.session.execute(stmt.order_by(*SORT.order_by()).limit(MAX_CALENDAR_ROWS + 1))
-        ).scalars()
+            func.row_number().over(
+                partition_by=getattr(Appointment, r.foreign_key), order_by=SORT.order_by()
+            )
+            == 1
+        ).label(f"first_{r.foreign_key}")
+        for r in joined
+    ]
+
+
+def _join_condition(
+    ctx: Context, window: Any, relation: Relation, model: Any, *, first_only: bool = True
+) -> Any:
+    return and_(
+        *([window.c[f"first_{relation.foreign_key}"]] if first_only else []),
+        # Tenant tables join on medspa_id too (Citus routes them to one node).
+        model.medspa_id == window.c.calendar_medspa_id,
+        model.id == window.c[relation.foreign_key],
+        ctx.scope(relation.action, relation.anchor),
     )
+
+
+def _too_many(rows: Sequence[Any]) -> None:
     if len(rows) > MAX_CALENDAR_ROWS:
         raise ApiError(
             ErrorCode.BAD_USER_INPUT,
             f"More than {MAX_CALENDAR_ROWS} appointments; narrow the range or the filters.",
         )
+
+
+async def calendar(
+    ctx: Context, *, filters: CalendarFilter, relations: Collection[str] = ()
+) -> list[AppointmentRecord]:
+    """Appointments overlapping [start, end) in the principal's scope, by start time, in one
+    statement with the `relations` (names of `RELATIONS`) joined; their rows prime the
+    request's loaders, so the relation fields resolve without another statement."""
+    stmt = _calendar_statement(ctx, filters, RECORD_COLUMNS)
+    joined = [RELATIONS[name] for name in RELATIONS if name in relations]
+    width = len(RECORD_COLUMNS)
+    if joined:
+        stmt = stmt.add_columns(
+            Appointment.medspa_id.label("calendar_medspa_id"), *_first_flags(joined)
+        )
+        # The appointments as a subquery: a scope clause that looks at `appointment` itself
+        # (a provider's OWN patients) must not correlate with the calendar's rows.
+        window = stmt.subquery("calendar")
+        width = len(window.c)
+        query = select(window, *(r.model for r in joined)).select_from(window)
+        for relation in joined:
+            query = query.outerjoin(
+                relation.model, _join_condition(ctx, window, relation, relation.model)
+            )
+        stmt = query.order_by(window.c.starts_at, window.c.id)
+    rows: list[Any] = list((await ctx.session.execute(stmt)).all())
+    _too_many(rows)
+    for position, relation in enumerate(joined, start=width):
+        _prime(ctx, relation, rows, position)
     return rows
 
 
-def _aware(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None:
-        raise ApiError(
-            ErrorCode.BAD_USER_INPUT, f"`{field}` needs a UTC offset (e.g. 2026-03-09T00:00Z)."
+def _prime(ctx: Context, relation: Relation, rows: Sequence[Any], position: int) -> None:
+    found: dict[uuid.UUID, Any] = {}
+    first = f"first_{relation.foreign_key}"
+    for row in rows:
+        if getattr(row, first):  # the one row that carries this key's related row (or null)
+            found[getattr(row, relation.foreign_key)] = row[position]
+    ids = list(found)
+    if relation.model is Patient:  # reads of patients are on record, as the loader's are
+        values = patient_resolvers.account_patient_reads(
+            ctx, ids, [p for p in found.values() if p is not None]
         )
-    return value.astimezone(UTC)
+    else:
+        values = [found[i] for i in ids]
+    loader = getattr(ctx.loaders, relation.loader)
+    for key, value in zip(ids, values, strict=True):
+        loader.prime(key, value)
+
+
+@dataclass(frozen=True)
+class _PatientRead:
+    """What the patient-read audit needs of a joined patient."""
+
+    id: uuid.UUID
+    medspa_id: uuid.UUID
+
+
+async def calendar_rows(
+    ctx: Context,
+    needs: Needs,
+    *,
+    from_: datetime,
+    to: datetime,
+    provider_ids: Sequence[str] | None = None,
+    location_ids: Sequence[str] | None = None,
+    statuses: Sequence[AppointmentStatus] | None = None,
+) -> Sequence[Any]:
+    """`calendar` for a row plan (`api.execution.rows`): the root field's arguments as its
+    resolver receives them; only the columns `needs` names, the related rows' columns joined
+    in the same statement behind their scope clauses, plain rows out (no ORM object). Reads
+    of patients are on record as `calendar`'s are."""
+    filters = CalendarFilter(
+        start=from_,
+        end=to,
+        provider_ids=_decoded(provider_ids, "Provider"),
+        location_ids=_decoded(location_ids, "Location"),
+        statuses=statuses,
+    )
+    # Table columns (Core), and executed on the session's connection: plain rows, with none
+    # of the ORM's result processing.
+    table = sqlalchemy.inspect(Appointment).columns
+    columns = [table[name] for name in needs.columns]
+    joined = [(RELATIONS[key], names) for key, names in needs.relations.items()]
+    connection = await ctx.session.connection()
+    if not joined:
+        plain = [_as_text(c, name) for c, name in zip(columns, needs.columns, strict=True)]
+        stmt = _calendar_statement(ctx, filters, plain)
+        rows = (await connection.execute(stmt)).all()
+        _too_many(rows)
+        return rows
+    stmt = _calendar_statement(
+        ctx,
+        filters,
+        [
+            *columns,
+            table["medspa_id"].label("calendar_medspa_id"),
+            table["starts_at"].label("calendar_starts_at"),
+            table["id"].label("calendar_id"),
+        ],
+    )
+    # Every appointment joins its related rows (plain equalities: hash joins or key look-ups;
+    # the plan builds each related object once anyway).
+    window = stmt.subquery("calendar")
+    audit_patients = "patient" in needs.relations
+    query = select(
+        *(_as_text(window.c[name], name) for name in needs.columns),
+        *(
+            _as_text(
+                sqlalchemy.inspect(relation.model).columns[name], f"{relation.foreign_key}_{name}"
+            )
+            for relation, names in joined
+            for name in names
+        ),
+        # Past the plan's columns: what the patient-read audit needs besides them.
+        *(
+            [_as_text(Patient.__table__.c.medspa_id, "calendar_patient_medspa_id")]
+            if audit_patients
+            else []
+        ),
+    ).select_from(window)
+    for relation, _ in joined:
+        query = query.outerjoin(
+            relation.model,
+            _join_condition(ctx, window, relation, relation.model, first_only=False),
+        )
+    query = query.order_by(window.c.calendar_starts_at, window.c.calendar_id)
+    rows = (await connection.execute(query)).all()
+    _too_many(rows)
+    if audit_patients:
+        offset = len(needs.columns)
+        for key, names in needs.relations.items():
+            if key == "patient":
+                break
+            offset += len(names)
+        _account_patients(ctx, rows, needs.columns.index("patient_id"), offset)
+    return rows
+
+
+def _as_text(column: Any, name: str) -> Any:
+    """Ids as text: a plan only compares them or encodes them into global ids, and a text
+    column costs a fraction of building a `uuid.UUID` per value (2,700 per week)."""
+    if isinstance(column.type, Uuid):
+        return cast_(column, Text).label(name)
+    return column
+
+
+def _decoded(ids: Sequence[str] | None, type_name: str) -> list[uuid.UUID | None] | None:
+    return None if ids is None else [decode_id_of(i, type_name) for i in ids]
+
+
+def _account_patients(ctx: Context, rows: Sequence[Any], key: int, id_position: int) -> None:
+    """The patients the calendar joined, on record as the loader's reads are: per patient
+    named (in order of first appearance), found or not found."""
+    ids: list[uuid.UUID] = []
+    found: list[_PatientRead] = []
+    seen: set[str] = set()
+    medspas: dict[str, uuid.UUID] = {}
+    for row in rows:
+        patient_id = row[key]  # ids come as text (`_as_text`)
+        if patient_id in seen:
+            continue
+        seen.add(patient_id)
+        ids.append(uuid.UUID(patient_id))
+        if row[id_position] is not None:
+            medspa = medspas.get(row[-1])
+            if medspa is None:
+                medspa = medspas[row[-1]] = uuid.UUID(row[-1])
+            found.append(_PatientRead(ids[-1], medspa))
+    if ids:
+        patient_resolvers.account_patient_reads(ctx, ids, cast(list[Patient], found))
 
 
 # (parent id, first, after, from, to)
@@ -159,22 +424,33 @@ async def _grouped(
     *,
     column: InstrumentedAttribute[uuid.UUID],
     attribute: str,
-) -> list[Page[Appointment]]:
-    """Appointment pages of many parents: one statement per distinct (from, to, first, after)."""
+) -> list[Page[Appointment] | ApiError]:
+    """Appointment pages of many parents: one statement per distinct (from, to, first, after).
+
+    A bad range fails only the fields that asked for it (the loader raises the error for
+    their keys), never the other parents of the batch."""
     by_range: dict[tuple[datetime | None, datetime | None], list[AppointmentPageKey]] = defaultdict(
         list
     )
     for key in keys:
         by_range[(key[3], key[4])].append(key)
-    results: dict[AppointmentPageKey, Page[Appointment]] = {}
+    results: dict[AppointmentPageKey, Page[Appointment] | ApiError] = {}
     for (start, end), range_keys in by_range.items():
         stmt = select(Appointment).where(ctx.scope(Action.APPOINTMENT_READ, ANCHOR))
-        if start is not None:
-            stmt = stmt.where(Appointment.ends_at > _aware(start, "from"))
-        if end is not None:
-            stmt = stmt.where(Appointment.starts_at < _aware(end, "to"))
-        if start is not None and end is not None:
-            check_range(_aware(start, "from"), _aware(end, "to"))
+        try:
+            if start is not None:
+                after = as_instant(start, field="from")
+                stmt = stmt.where(
+                    Appointment.ends_at > after,
+                    Appointment.starts_at > after - MAX_APPOINTMENT_LENGTH,
+                )
+            if end is not None:
+                stmt = stmt.where(Appointment.starts_at < as_instant(end, field="to"))
+            if start is not None and end is not None:
+                check_range(as_instant(start, field="from"), as_instant(end, field="to"))
+        except ApiError as exc:
+            results.update(dict.fromkeys(range_keys, exc))
+            continue
         pages = await paginate_grouped(
             ctx.session,
             stmt,
@@ -190,8 +466,12 @@ async def _grouped(
 
 def appointments_by(
     column: InstrumentedAttribute[uuid.UUID], attribute: str
-) -> Callable[[Context, Sequence[AppointmentPageKey]], Awaitable[list[Page[Appointment]]]]:
-    async def load(ctx: Context, keys: Sequence[AppointmentPageKey]) -> list[Page[Appointment]]:
+) -> Callable[
+    [Context, Sequence[AppointmentPageKey]], Awaitable[list[Page[Appointment] | ApiError]]
+]:
+    async def load(
+        ctx: Context, keys: Sequence[AppointmentPageKey]
+    ) -> list[Page[Appointment] | ApiError]:
         return await _grouped(ctx, keys, column=column, attribute=attribute)
 
     return load
@@ -206,411 +486,6 @@ appointments_by_patient = appointments_by(Appointment.patient_id, "patient_id")
 # --- booking ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BookingPlan:
-    """A checked booking: everything needed to write the row and its notices."""
-
-    provider: Provider
-    location: Location
-    appointment_type: AppointmentType
-    starts_at: datetime
-    ends_at: datetime
-
-    @property
-    def blocked_from(self) -> datetime:
-        return self.starts_at - timedelta(minutes=self.appointment_type.buffer_before_minutes)
-
-    @property
-    def blocked_until(self) -> datetime:
-        return self.ends_at + timedelta(minutes=self.appointment_type.buffer_after_minutes)
-
-
-def _problem(code: str, message: str, field: str | None = None) -> DomainError:
-    return DomainError(Problem(code, message, field))
-
-
-async def plan_booking(
-    ctx: Context,
-    *,
-    provider: Provider,
-    location_id: uuid.UUID | None,
-    appointment_type_id: uuid.UUID | None,
-    starts_at: datetime,
-) -> BookingPlan:
-    """Validate a booking against the configuration and availability (not overlaps: the DB)."""
-    if not provider.active:
-        raise _problem("PROVIDER_INACTIVE", "The provider is not active.", "providerId")
-    location = None
-    if location_id is not None:
-        location = (
-            await ctx.session.execute(
-                select(Location).where(
-                    Location.id == location_id, Location.medspa_id == provider.medspa_id
-                )
-            )
-        ).scalar_one_or_none()
-    if location is None:
-        raise _problem("NOT_FOUND", "No such location in this medspa.", "locationId")
-    if not location.active_for_scheduling:
-        raise _problem(
-            "LOCATION_INACTIVE", "The location is not active for scheduling.", "locationId"
-        )
-    works_there = (
-        await ctx.session.execute(
-            select(ProviderLocation.location_id).where(
-                ProviderLocation.provider_id == provider.id,
-                ProviderLocation.location_id == location.id,
-            )
-        )
-    ).first()
-    if works_there is None:
-        raise _problem(
-            "PROVIDER_NOT_AT_LOCATION", "The provider does not work at this location.", "locationId"
-        )
-    appointment_type = None
-    if appointment_type_id is not None:
-        appointment_type = (
-            await ctx.session.execute(
-                select(AppointmentType).where(
-                    AppointmentType.id == appointment_type_id,
-                    AppointmentType.medspa_id == provider.medspa_id,
-                )
-            )
-        ).scalar_one_or_none()
-    if appointment_type is None:
-        raise _problem("NOT_FOUND", "No such appointment type.", "appointmentTypeId")
-    if not appointment_type.bookable:
-        raise _problem(
-            "TYPE_NOT_BOOKABLE",
-            "This appointment type is inactive or archived.",
-            "appointmentTypeId",
-        )
-    if not await type_offered_at(
-        ctx, appointment_type_id=appointment_type.id, location_id=location.id
-    ):
-        raise _problem(
-            "TYPE_NOT_OFFERED_AT_LOCATION",
-            "This appointment type is not offered at this location.",
-            "appointmentTypeId",
-        )
-    offers = (
-        await ctx.session.execute(
-            select(ProviderAppointmentType.provider_id).where(
-                ProviderAppointmentType.provider_id == provider.id,
-                ProviderAppointmentType.appointment_type_id == appointment_type.id,
-            )
-        )
-    ).first()
-    if offers is None:
-        raise _problem(
-            "PROVIDER_DOES_NOT_OFFER_TYPE",
-            "The provider does not offer this appointment type.",
-            "appointmentTypeId",
-        )
-    tz = zone(location.time_zone)
-    start = as_instant(starts_at, tz)
-    end = start + timedelta(minutes=appointment_type.duration_minutes)
-    if start < datetime.now(UTC) - timedelta(minutes=5):
-        raise invalid("startsAt", "The time is in the past.")
-    schedule = (
-        await load_schedules(
-            ctx, provider_ids=[provider.id], location_id=location.id, start=start, end=end
-        )
-    )[provider.id]
-    windows = schedule.windows(tz, start - timedelta(days=1), end + timedelta(days=1))
-    if not any(w_start <= start and end <= w_end for w_start, w_end in windows):
-        raise _problem(
-            OUTSIDE_AVAILABILITY,
-            "The provider is not available at this time at this location.",
-            "startsAt",
-        )
-    return BookingPlan(provider, location, appointment_type, start, end)
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
-
-
-def _constraint(exc: DBAPIError) -> str:
-    return getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
-
-
-class _IdempotencyKeyTaken(Exception):
-    pass
-
-
-async def write_with_retry(
-    ctx: Context, *, provider_id: uuid.UUID, write: Callable[[], Awaitable[None]]
-) -> None:
-    """Run `write` (which flushes) in a savepoint; overlaps become SLOT_UNAVAILABLE.
-
-    Writers of one provider's calendar first queue on a transaction-level advisory lock.
-    The exclusion constraint still decides; the lock only keeps concurrent inserters from
-    each waiting on the others' uncommitted index entries (a GiST exclusion check happens
-    after the insert), which turns a burst on one slot into a storm of deadlocks. A deadlock
-    or serialization failure that still happens rolls back to the savepoint, which releases
-    the row locks taken since, and tries again after a short, jittered pause.
-    """
-    await ctx.session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"appointment.provider:{provider_id}"},
-    )
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            async with ctx.session.begin_nested():
-                await write()
-            return
-        except DBAPIError as exc:
-            state = _sqlstate(exc)
-            if state == EXCLUSION_VIOLATION:
-                raise _problem(
-                    SLOT_UNAVAILABLE,
-                    "The provider already has an appointment at this time.",
-                    "startsAt",
-                ) from exc
-            if state == UNIQUE_VIOLATION and "idempotency_key" in _constraint(exc):
-                raise _IdempotencyKeyTaken from exc
-            if state in RETRYABLE and attempt < MAX_ATTEMPTS:
-                await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter
-                continue
-            raise
-
-
-async def _by_key(ctx: Context, medspa_id: uuid.UUID, key: str) -> Appointment | None:
-    return (
-        await ctx.session.execute(
-            select(Appointment).where(
-                Appointment.medspa_id == medspa_id, Appointment.idempotency_key == key
-            )
-        )
-    ).scalar_one_or_none()
-
-
-def _same_request(
-    row: Appointment,
-    *,
-    provider_id: uuid.UUID,
-    patient_id: uuid.UUID,
-    appointment_type_id: uuid.UUID | None,
-    starts_at: datetime | None,
-) -> bool:
-    return (
-        row.provider_id == provider_id
-        and row.patient_id == patient_id
-        and (appointment_type_id is None or row.appointment_type_id == appointment_type_id)
-        and (starts_at is None or row.starts_at == starts_at)
-    )
-
-
-def check_idempotency_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    key = key.strip()
-    if not 8 <= len(key) <= 128:
-        raise invalid("idempotencyKey", "8 to 128 characters (a UUID is ideal).")
-    return key
-
-
-@dataclass(frozen=True)
-class Booked:
-    appointment: Appointment
-    replayed: bool
-
-
-async def book_plan(
-    ctx: Context,
-    *,
-    plan: BookingPlan,
-    patient: Patient,
-    source: BookingSource,
-    idempotency_key: str | None,
-) -> Booked:
-    """Insert the appointment of a checked plan, or return the one its key already made."""
-    medspa_id = plan.provider.medspa_id
-    settings = await settings_of(ctx, medspa_id)
-    holder: list[Appointment] = []
-
-    async def insert() -> None:
-        row = Appointment(
-            id=uuid.uuid4(),
-            medspa_id=medspa_id,
-            provider_id=plan.provider.id,
-            location_id=plan.location.id,
-            patient_id=patient.id,
-            appointment_type_id=plan.appointment_type.id,
-            starts_at=plan.starts_at,
-            ends_at=plan.ends_at,
-            blocked_from=plan.blocked_from,
-            blocked_until=plan.blocked_until,
-            status=AppointmentStatus.BOOKED,
-            price_cents=plan.appointment_type.price_cents,
-            deposit_cents=plan.appointment_type.deposit_cents
-            if settings.deposits_enabled
-            else None,
-            cancellation_fee_cents=plan.appointment_type.cancellation_fee_cents
-            if settings.cancellation_fees_enabled
-            else None,
-            source=source,
-            idempotency_key=idempotency_key,
-            booked_by_user_id=ctx.principal.actor_user_id,
-            booked_by_api_client_id=ctx.principal.api_client_id,
-            cancellation_fee_applies=False,
-        )
-        ctx.session.add(row)
-        await ctx.session.flush()
-        holder.append(row)
-
-    try:
-        await write_with_retry(ctx, provider_id=plan.provider.id, write=insert)
-    except (_IdempotencyKeyTaken, DomainError):
-        # A concurrent request with the same key may have won (possibly on the same slot).
-        existing = await _by_key(ctx, medspa_id, idempotency_key) if idempotency_key else None
-        if existing is None:
-            raise
-        return _replay(
-            existing,
-            provider_id=plan.provider.id,
-            patient_id=patient.id,
-            appointment_type_id=plan.appointment_type.id,
-            starts_at=plan.starts_at,
-        )
-    appointment = holder[-1]
-    await queue_appointment_notices(
-        ctx,
-        event=NotificationKind.APPOINTMENT_CONFIRMATION,
-        appointment=appointment,
-        settings=settings,
-        appointment_type=plan.appointment_type,
-        provider=plan.provider,
-        location=plan.location,
-    )
-    await ctx.session.flush()
-    return Booked(appointment, replayed=False)
-
-
-def _replay(
-    existing: Appointment,
-    *,
-    provider_id: uuid.UUID,
-    patient_id: uuid.UUID,
-    appointment_type_id: uuid.UUID | None,
-    starts_at: datetime | None,
-) -> Booked:
-    if not _same_request(
-        existing,
-        provider_id=provider_id,
-        patient_id=patient_id,
-        appointment_type_id=appointment_type_id,
-        starts_at=starts_at,
-    ):
-        raise _problem(
-            IDEMPOTENCY_KEY_REUSED,
-            "This idempotency key was used for a different booking.",
-            "idempotencyKey",
-        )
-    return Booked(existing, replayed=True)
-
-
-async def find_replay(
-    ctx: Context,
-    *,
-    medspa_id: uuid.UUID,
-    idempotency_key: str | None,
-    provider_id: uuid.UUID,
-    patient_id: uuid.UUID,
-) -> Booked | None:
-    """A booking already made with this key (checked to be the same request), if any."""
-    if idempotency_key is None:
-        return None
-    existing = await _by_key(ctx, medspa_id, idempotency_key)
-    if existing is None:
-        return None
-    return _replay(
-        existing,
-        provider_id=provider_id,
-        patient_id=patient_id,
-        appointment_type_id=None,
-        starts_at=None,
-    )
-
-
-@dataclass(frozen=True)
-class BookingInput:
-    patient_id: uuid.UUID | None
-    provider_id: uuid.UUID | None
-    location_id: uuid.UUID | None
-    appointment_type_id: uuid.UUID | None
-    starts_at: datetime
-    idempotency_key: str | None
-
-
-async def book_appointment(ctx: Context, *, data: BookingInput) -> Booked:
-    """Staff and partner booking (anonymous visitors book through `publicBookAppointment`)."""
-    grant = ctx.authorize(
-        Action.APPOINTMENT_BOOK, resource_type="Provider", resource_id=data.provider_id
-    )
-    if grant.scope is Scope.PUBLIC:
-        ctx.audit(
-            Action.APPOINTMENT_BOOK.value,
-            AuditOutcome.DENIED,
-            resource_type="Provider",
-            resource_id=data.provider_id,
-            detail={"reason": "anonymous booking goes through publicBookAppointment"},
-        )
-        raise ApiError(ErrorCode.UNAUTHENTICATED, "Authentication required.")
-    provider: Provider = await find_for_action(
-        ctx,
-        model=Provider,
-        row_id=data.provider_id,
-        action=Action.APPOINTMENT_BOOK,
-        anchor=PROVIDER_TARGET,
-        read_action=Action.PROVIDER_READ,
-        read_anchor=provider_resolvers.ANCHOR,
-        resource_type="Provider",
-    )
-    await require_scheduling(ctx, provider.medspa_id)
-    key = check_idempotency_key(data.idempotency_key)
-    patient = None
-    if data.patient_id is not None:
-        # The patient must belong to the provider's medspa (RLS keeps other tenants out).
-        patient = (
-            await ctx.session.execute(
-                select(Patient).where(
-                    Patient.id == data.patient_id, Patient.medspa_id == provider.medspa_id
-                )
-            )
-        ).scalar_one_or_none()
-    if patient is None:
-        raise _problem("NOT_FOUND", "No such patient in this medspa.", "patientId")
-    replay = await find_replay(
-        ctx,
-        medspa_id=provider.medspa_id,
-        idempotency_key=key,
-        provider_id=provider.id,
-        patient_id=patient.id,
-    )
-    if replay is not None:
-        return replay
-    plan = await plan_booking(
-        ctx,
-        provider=provider,
-        location_id=data.location_id,
-        appointment_type_id=data.appointment_type_id,
-        starts_at=data.starts_at,
-    )
-    source = BookingSource.PARTNER if ctx.principal.api_client_id else BookingSource.STAFF
-    booked = await book_plan(ctx, plan=plan, patient=patient, source=source, idempotency_key=key)
-    ctx.audit(
-        Action.APPOINTMENT_BOOK.value,
-        AuditOutcome.ALLOWED,
-        resource_type="Appointment",
-        resource_id=booked.appointment.id,
-        medspa_id=provider.medspa_id,
-        detail={"replayed": booked.replayed, "providerId": str(provider.id)},
-    )
-    return booked
-
-
 # --- changes to an existing appointment ------------------------------------------------------
 
 
@@ -618,16 +493,7 @@ async def _appointment_for(
     ctx: Context, action: Action, appointment_id: uuid.UUID | None
 ) -> Appointment:
     ctx.authorize(action, resource_type="Appointment", resource_id=appointment_id)
-    row: Appointment = await find_for_action(
-        ctx,
-        model=Appointment,
-        row_id=appointment_id,
-        action=action,
-        anchor=ANCHOR,
-        read_action=Action.APPOINTMENT_READ,
-        read_anchor=ANCHOR,
-        resource_type="Appointment",
-    )
+    row: Appointment = await ctx.find(Appointment, appointment_id, action)
     await require_scheduling(ctx, row.medspa_id)
     return row
 
@@ -650,21 +516,16 @@ async def reschedule_appointment(
 ) -> Appointment:
     row = await _appointment_for(ctx, Action.APPOINTMENT_RESCHEDULE, appointment_id)
     if row.status not in MOVABLE:
-        raise _problem(INVALID_TRANSITION, f"A {row.status.value} appointment cannot be moved.")
+        raise _problem(
+            DomainErrorCode.INVALID_TRANSITION, f"A {row.status.value} appointment cannot be moved."
+        )
     provider = await ctx.session.get(Provider, row.provider_id)
     if provider_id is not None and provider_id != row.provider_id:
-        provider = await find_for_action(
-            ctx,
-            model=Provider,
-            row_id=provider_id,
-            action=Action.APPOINTMENT_RESCHEDULE,
-            anchor=PROVIDER_TARGET,
-            read_action=Action.PROVIDER_READ,
-            read_anchor=provider_resolvers.ANCHOR,
-            resource_type="Provider",
-        )
+        provider = await ctx.find(Provider, provider_id, Action.APPOINTMENT_RESCHEDULE)
         if provider.medspa_id != row.medspa_id:
-            raise _problem("NOT_FOUND", "No such provider in this medspa.", "providerId")
+            raise _problem(
+                DomainErrorCode.NOT_FOUND, "No such provider in this medspa.", "providerId"
+            )
     assert provider is not None
     plan = await plan_booking(
         ctx,
@@ -719,7 +580,10 @@ async def cancel_appointment(
     if not text or len(text) > 500:
         raise invalid("reason", "Give a reason (up to 500 characters).")
     if AppointmentStatus.CANCELLED not in TRANSITIONS[row.status]:
-        raise _problem(INVALID_TRANSITION, f"A {row.status.value} appointment cannot be cancelled.")
+        raise _problem(
+            DomainErrorCode.INVALID_TRANSITION,
+            f"A {row.status.value} appointment cannot be cancelled.",
+        )
     settings = await settings_of(ctx, row.medspa_id)
     now = datetime.now(UTC)
     row.status = AppointmentStatus.CANCELLED
@@ -764,21 +628,26 @@ async def change_status(
         raise invalid(
             "status",
             "Use cancelAppointment to cancel; BOOKED is set by booking and rescheduling.",
-            code=INVALID_TRANSITION,
+            code=DomainErrorCode.INVALID_TRANSITION,
         )
     row = await _appointment_for(ctx, action, appointment_id)
     if status not in TRANSITIONS[row.status]:
         raise _problem(
-            INVALID_TRANSITION,
+            DomainErrorCode.INVALID_TRANSITION,
             f"{row.status.value} cannot become {status.value}.",
             "status",
         )
     if status is AppointmentStatus.NO_SHOW and row.starts_at > datetime.now(UTC):
-        raise _problem(INVALID_TRANSITION, "A no-show is recorded after the start time.", "status")
+        raise _problem(
+            DomainErrorCode.INVALID_TRANSITION,
+            "A no-show is recorded after the start time.",
+            "status",
+        )
     previous = row.status
     row.status = status
     row.updated_at = datetime.now(UTC)
     await ctx.session.flush()
+    await emit(ctx, EventKind.APPOINTMENT_STATUS_CHANGED, row)
     ctx.audit(
         action.value,
         AuditOutcome.ALLOWED,
@@ -788,3 +657,22 @@ async def change_status(
         detail={"from": previous.value, "to": status.value},
     )
     return row
+
+
+# The calendar answers from plain rows when a document selects only columns and joined
+# relations (`api.execution.rows`); other documents run its resolver.
+row_source("Query", "calendar", "Appointment", calendar_rows)
+row_type(
+    "Appointment",
+    Appointment,
+    {
+        "provider": RowRelation("Provider", "provider", "provider_id"),
+        "location": RowRelation("Location", "location", "location_id"),
+        "patient": RowRelation("Patient", "patient", "patient_id"),
+        "appointmentType": RowRelation("AppointmentType", "appointmentType", "appointment_type_id"),
+    },
+)
+row_type("Provider", Provider)
+row_type("Location", Location)
+row_type("Patient", Patient)
+row_type("AppointmentType", AppointmentType)

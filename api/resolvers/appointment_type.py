@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy.orm import aliased
 
 from api.authz.actions import Action
-from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, invalid
+from api.authz.principal import Principal
+from api.authz.scopes import Anchor, register
+from api.errors import DomainError, DomainErrorCode, Problem, invalid
 from api.resolvers import location as location_resolvers
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
-from api.resolvers.scheduling import find_for_action, require_scheduling, tenant_of
+from api.resolvers.scheduling import require_scheduling, tenant_of
 from api.resolvers.scheduling_settings import settings_of
 from db.models import (
     AppointmentType,
@@ -30,9 +32,30 @@ from db.models import (
 if TYPE_CHECKING:
     from api.context import Context
 
-ANCHOR = Anchor(
-    medspa=AppointmentType.medspa_id,
-    public=AppointmentType.active.is_(True) & AppointmentType.archived_at.is_(None),
+
+def _offered_at_locations(principal: Principal) -> ColumnElement[bool]:
+    # An alias, correlated to the type only: the outer query may join the same table.
+    offered = aliased(AppointmentTypeLocation)
+    return (
+        exists()
+        .where(
+            offered.medspa_id == AppointmentType.medspa_id,
+            offered.appointment_type_id == AppointmentType.id,
+            offered.location_id.in_(sorted(principal.location_ids or ())),
+        )
+        .correlate_except(offered)
+    )
+
+
+ANCHOR = register(
+    AppointmentType,
+    Anchor(
+        medspa=AppointmentType.medspa_id,
+        public=AppointmentType.active.is_(True) & AppointmentType.archived_at.is_(None),
+        # A key limited to locations reaches the types offered at one of them.
+        location=_offered_at_locations,
+    ),
+    read=Action.APPOINTMENT_TYPE_READ,
 )
 SORT = SortKey((AppointmentType.name, AppointmentType.id), ("name", "id"))
 
@@ -159,7 +182,9 @@ async def _check(ctx: Context, row: AppointmentType, changes: AppointmentTypeCha
             )
         ).first()
         if taken is not None:
-            raise DomainError(Problem("NAME_TAKEN", "A type with that name exists.", "name"))
+            raise DomainError(
+                Problem(DomainErrorCode.NAME_TAKEN, "A type with that name exists.", "name")
+            )
         row.name = name
     if changes.description is not None:
         row.description = changes.description.strip() or None
@@ -209,7 +234,7 @@ async def _set_locations(
 ) -> None:
     wanted = set(location_ids)
     if None in wanted:
-        raise invalid("locationIds", "Unknown location id.", code="NOT_FOUND")
+        raise invalid("locationIds", "Unknown location id.", code=DomainErrorCode.NOT_FOUND)
     found = set(
         (
             await ctx.session.execute(
@@ -221,7 +246,7 @@ async def _set_locations(
         ).scalars()
     )
     if found != wanted:
-        raise invalid("locationIds", "Unknown location id.", code="NOT_FOUND")
+        raise invalid("locationIds", "Unknown location id.", code=DomainErrorCode.NOT_FOUND)
     await ctx.session.execute(
         delete(AppointmentTypeLocation).where(AppointmentTypeLocation.appointment_type_id == row.id)
     )
@@ -234,7 +259,6 @@ async def _set_locations(
 async def create_appointment_type(
     ctx: Context, *, changes: AppointmentTypeChanges
 ) -> AppointmentType:
-    ctx.authorize(Action.APPOINTMENT_TYPE_MANAGE, resource_type="AppointmentType")
     medspa_id = tenant_of(ctx)
     await require_scheduling(ctx, medspa_id)
     for value, field in (
@@ -268,19 +292,7 @@ async def create_appointment_type(
 
 
 async def _managed_type(ctx: Context, type_id: uuid.UUID | None) -> AppointmentType:
-    ctx.authorize(
-        Action.APPOINTMENT_TYPE_MANAGE, resource_type="AppointmentType", resource_id=type_id
-    )
-    row: AppointmentType = await find_for_action(
-        ctx,
-        model=AppointmentType,
-        row_id=type_id,
-        action=Action.APPOINTMENT_TYPE_MANAGE,
-        anchor=ANCHOR,
-        read_action=Action.APPOINTMENT_TYPE_READ,
-        read_anchor=ANCHOR,
-        resource_type="AppointmentType",
-    )
+    row: AppointmentType = await ctx.find(AppointmentType, type_id, Action.APPOINTMENT_TYPE_MANAGE)
     await require_scheduling(ctx, row.medspa_id)
     return row
 

@@ -26,15 +26,8 @@ from sqlalchemy import delete, or_, select
 
 from api.authz.actions import Action
 from api.authz.scopes import Anchor
-from api.errors import invalid, not_found
-from api.resolvers import provider as provider_resolvers
-from api.resolvers.scheduling import (
-    PROVIDER_TARGET,
-    as_instant,
-    find_for_action,
-    require_scheduling,
-    zone,
-)
+from api.errors import DomainErrorCode, invalid, not_found
+from api.resolvers.scheduling import as_instant, require_scheduling, zone
 from db.models import (
     AuditOutcome,
     AvailabilityException,
@@ -235,16 +228,7 @@ class HoursInput:
 
 
 async def _provider_for(ctx: Context, action: Action, provider_id: uuid.UUID | None) -> Provider:
-    provider: Provider = await find_for_action(
-        ctx,
-        model=Provider,
-        row_id=provider_id,
-        action=action,
-        anchor=PROVIDER_TARGET,
-        read_action=Action.PROVIDER_READ,
-        read_anchor=provider_resolvers.ANCHOR,
-        resource_type="Provider",
-    )
+    provider: Provider = await ctx.find(Provider, provider_id, action)
     return provider
 
 
@@ -261,7 +245,7 @@ async def _location_of(
             )
         ).scalar_one_or_none()
     if location is None:
-        raise invalid(field, "No such location in this medspa.", code="NOT_FOUND")
+        raise invalid(field, "No such location in this medspa.", code=DomainErrorCode.NOT_FOUND)
     return location
 
 
@@ -284,7 +268,6 @@ async def set_weekly_hours(
     hours: Sequence[HoursInput],
 ) -> tuple[WeeklyHours, ...]:
     """Replace a provider's weekly hours at one location."""
-    ctx.authorize(Action.AVAILABILITY_MANAGE, resource_type="Provider", resource_id=provider_id)
     provider = await _provider_for(ctx, Action.AVAILABILITY_MANAGE, provider_id)
     await require_scheduling(ctx, provider.medspa_id)
     location = await _location_of(ctx, provider, location_id)
@@ -292,7 +275,7 @@ async def set_weekly_hours(
         raise invalid(
             "locationId",
             "The provider does not work at this location; configure the provider first.",
-            code="PROVIDER_NOT_AT_LOCATION",
+            code=DomainErrorCode.PROVIDER_NOT_AT_LOCATION,
         )
     by_day: dict[int, list[HoursInput]] = defaultdict(list)
     for i, h in enumerate(hours):
@@ -356,7 +339,6 @@ async def add_exception(
         if kind is AvailabilityExceptionKind.BLOCK_OFF
         else Action.AVAILABILITY_MANAGE
     )
-    ctx.authorize(action, resource_type="Provider", resource_id=provider_id)
     provider = await _provider_for(ctx, action, provider_id)
     medspa = await require_scheduling(ctx, provider.medspa_id)
     location = None
@@ -366,7 +348,7 @@ async def add_exception(
             raise invalid(
                 "locationId",
                 "The provider does not work at this location.",
-                code="PROVIDER_NOT_AT_LOCATION",
+                code=DomainErrorCode.PROVIDER_NOT_AT_LOCATION,
             )
     tz = zone(location.time_zone if location else medspa.time_zone)
     start, end = as_instant(starts_at, tz), as_instant(ends_at, tz)

@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from api.authz.actions import Action
-from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, forbidden, invalid
-from api.resolvers.gfe import patient_in_scope
+from api.authz.scopes import Anchor, register
+from api.errors import DomainError, DomainErrorCode, Problem, forbidden, invalid
 from api.resolvers.pagination import Page, SortKey, paginate
-from api.resolvers.scheduling import find_for_action
 from api.resolvers.service import active_services
 from db.models import (
     Appointment,
     AuditOutcome,
+    Patient,
     Service,
     ServiceVisit,
     ServiceVisitService,
@@ -34,7 +33,11 @@ from db.models import (
 if TYPE_CHECKING:
     from api.context import Context
 
-ANCHOR = Anchor(medspa=ServiceVisit.medspa_id, provider=ServiceVisit.provider_id)
+ANCHOR = register(
+    ServiceVisit,
+    Anchor(medspa=ServiceVisit.medspa_id, provider=ServiceVisit.provider_id),
+    read=Action.CHART_READ,
+)
 SORT = SortKey((ServiceVisit.opened_at, ServiceVisit.id), ("opened_at", "id"))
 
 
@@ -133,12 +136,11 @@ async def open_visit(
     service_ids: Sequence[uuid.UUID | None],
     notes: str | None,
 ) -> ServiceVisit:
-    ctx.authorize(Action.CHART_WRITE, resource_type="Patient", resource_id=patient_id)
     provider_id = ctx.principal.provider_id
     if provider_id is None:
         ctx.audit(Action.CHART_WRITE.value, AuditOutcome.DENIED, detail={"reason": "no provider"})
         raise forbidden("Only a provider charts, on their provider dashboard.")
-    patient = await patient_in_scope(ctx, Action.CHART_WRITE, patient_id)
+    patient = await ctx.find(Patient, patient_id, Action.CHART_WRITE)
     if appointment_id is not None:
         appointment = (
             await ctx.session.execute(
@@ -172,19 +174,11 @@ async def open_visit(
 
 
 async def _writable(ctx: Context, visit_id: uuid.UUID | None) -> ServiceVisit:
-    ctx.authorize(Action.CHART_WRITE, resource_type="ServiceVisit", resource_id=visit_id)
-    visit: ServiceVisit = await find_for_action(
-        ctx,
-        model=ServiceVisit,
-        row_id=visit_id,
-        action=Action.CHART_WRITE,
-        anchor=ANCHOR,
-        read_action=Action.CHART_READ,
-        read_anchor=ANCHOR,
-        resource_type="ServiceVisit",
-    )
+    visit: ServiceVisit = await ctx.find(ServiceVisit, visit_id, Action.CHART_WRITE)
     if visit.status is ServiceVisitStatus.CLOSED:
-        raise DomainError(Problem("VISIT_CLOSED", "A closed visit is not edited.", "id"))
+        raise DomainError(
+            Problem(DomainErrorCode.VISIT_CLOSED, "A closed visit is not edited.", "id")
+        )
     return visit
 
 

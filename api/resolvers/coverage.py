@@ -8,33 +8,34 @@ Portrait's policy, as code:
   no coverage: `COVERAGE_NOT_OFFERED`, providers cover their own lines;
 - a provider (or their admin) may cover their own lines, which takes them out of coverage.
 
+This module reports absences and holidays and reads them; arranging and ending coverage
+windows is `api.resolvers.coverage_window`.
+
 Access follows time: the covering PCC's reach is computed per request from the coverage
-window (`covering_reach`, used by `api.auth.assigned_reach`); nothing has to revoke it.
+window (`api.authz.reach`); nothing has to revoke it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.authz.actions import Action, Scope
-from api.authz.principal import CoverageInfo, Principal
+from api.authz.actions import Action
+from api.authz.principal import Principal
 from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, invalid, not_found
+from api.errors import DomainError, DomainErrorCode, Problem, invalid
 from api.resolvers.batching import many_per_key, one_per_key
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import (
     AuditOutcome,
-    Channel,
     ChannelAccessGrant,
     Coverage,
-    CoverageSource,
     OooAffectedProvider,
     OooKind,
     OooReason,
@@ -45,15 +46,11 @@ from db.models import (
     PlatformHoliday,
     Provider,
 )
-from db.session import set_tenant_settings
 
 if TYPE_CHECKING:
     from api.context import Context
 
 MAX_ABSENCE = timedelta(days=60)
-NO_COVERAGE_MESSAGE = (
-    "Portrait arranges no coverage for this absence: providers cover their own lines."
-)
 
 
 # --- scope ----------------------------------------------------------------------------------
@@ -120,39 +117,6 @@ def _grant_own(principal: Principal) -> ColumnElement[bool]:
 GRANT_ANCHOR = Anchor(
     medspa=ChannelAccessGrant.medspa_id, provider=ChannelAccessGrant.provider_id, own=_grant_own
 )
-# Who may choose that a provider covers their own lines: manager (ANY), the medspa's admin
-# (TENANT), the provider (OWN).
-COVER_OWN_ANCHOR = Anchor(
-    medspa=OooAffectedProvider.medspa_id, provider=OooAffectedProvider.provider_id
-)
-
-
-# --- reach ----------------------------------------------------------------------------------
-
-
-async def covering_reach(
-    session: AsyncSession, pcc_id: uuid.UUID, now: datetime
-) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
-    """(provider, medspa, until) a PCC covers right now, per active coverage windows."""
-    rows = (
-        await session.execute(
-            select(OooAffectedProvider.provider_id, OooAffectedProvider.medspa_id, Coverage.ends_at)
-            .join(Coverage, Coverage.ooo_id == OooAffectedProvider.ooo_id)
-            .where(
-                Coverage.covering_pcc_id == pcc_id,
-                Coverage.starts_at <= now,
-                Coverage.ends_at > now,
-                OooAffectedProvider.covers_own_lines.is_(False),
-            )
-        )
-    ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
-def coverage_infos(
-    rows: Sequence[tuple[uuid.UUID, uuid.UUID, datetime]],
-) -> tuple[CoverageInfo, ...]:
-    return tuple(CoverageInfo(provider_id=p, until=until) for p, _m, until in rows)
 
 
 async def covering_pccs_by_provider(
@@ -246,18 +210,23 @@ async def coverage_by_ooo(ctx: Context, ooo_ids: Sequence[uuid.UUID]) -> list[Co
 
 async def grants_by_coverage(
     ctx: Context, coverage_ids: Sequence[uuid.UUID]
-) -> list[list[ChannelAccessGrant]]:
+) -> list[list[tuple[ChannelAccessGrant, Provider | None]]]:
+    """Each coverage's channel grants in the caller's coverage.read scope, each with its
+    provider: a grant one may read names whose line or chat it opens (the covering PCC must
+    know whose lines it holds, before its window opens too), whatever else of the provider
+    the caller's scopes reach."""
     rows = (
         await ctx.session.execute(
-            select(ChannelAccessGrant)
+            select(ChannelAccessGrant, Provider)
+            .outerjoin(Provider, Provider.id == ChannelAccessGrant.provider_id)
             .where(
                 ChannelAccessGrant.coverage_id.in_(coverage_ids),
                 ctx.scope(Action.COVERAGE_READ, GRANT_ANCHOR),
             )
             .order_by(ChannelAccessGrant.provider_id, ChannelAccessGrant.channel)
         )
-    ).scalars()
-    return many_per_key(coverage_ids, rows, lambda row: row.coverage_id)
+    ).all()
+    return many_per_key(coverage_ids, [(r[0], r[1]) for r in rows], lambda row: row[0].coverage_id)
 
 
 async def list_holidays(ctx: Context) -> list[PlatformHoliday]:
@@ -283,18 +252,7 @@ async def report_out_of_office(
     reason: OooReason,
     note: str | None,
 ) -> OutOfOffice:
-    grant = ctx.authorize(Action.OOO_REPORT, resource_type="Pcc", resource_id=pcc_id)
-    target_id = pcc_id or ctx.principal.pcc_id
-    pcc = await ctx.session.get(Pcc, target_id) if target_id else None
-    if pcc is None or (grant.scope is Scope.OWN and pcc.id != ctx.principal.pcc_id):
-        ctx.audit(
-            Action.OOO_REPORT.value,
-            AuditOutcome.DENIED,
-            resource_type="Pcc",
-            resource_id=target_id,
-            detail={"reason": "PCC not found or not yours"},
-        )
-        raise not_found("PCC not found.")
+    pcc = await ctx.find(Pcc, pcc_id or ctx.principal.pcc_id, Action.OOO_REPORT)
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise invalid("startsAt", "Give times with their UTC offset.")
     if ends_at <= starts_at:
@@ -305,6 +263,8 @@ async def report_out_of_office(
         raise invalid("endsAt", "The absence is already over.")
     if note is not None and len(note) > 2000:
         raise invalid("note", "The note is limited to 2,000 characters.")
+    if kind is OooKind.FULL_DAY:
+        check_whole_days(starts_at, ends_at, pcc.time_zone)
     overlap = (
         await ctx.session.execute(
             select(OutOfOffice.id).where(
@@ -316,7 +276,9 @@ async def report_out_of_office(
     ).first()
     if overlap is not None:
         raise DomainError(
-            Problem("OOO_OVERLAPS", "This PCC is already out of office then.", "startsAt")
+            Problem(
+                DomainErrorCode.OOO_OVERLAPS, "This PCC is already out of office then.", "startsAt"
+            )
         )
     assert ctx.principal.user_id is not None
     ooo = OutOfOffice(
@@ -350,6 +312,24 @@ async def report_out_of_office(
     return ooo
 
 
+def check_whole_days(starts_at: datetime, ends_at: datetime, zone: str) -> None:
+    """A FULL_DAY absence spans whole local days in the absent PCC's zone: it starts and ends
+    at a local midnight, one day or more apart (DESIGN §3). Anything else is PARTIAL_DAY."""
+    tz = ZoneInfo(zone)
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    midnight = time(0)
+    if (
+        start.timetz().replace(tzinfo=None) != midnight
+        or end.timetz().replace(tzinfo=None) != midnight
+        or end.date() <= start.date()
+    ):
+        raise invalid(
+            "kind",
+            f"A FULL_DAY absence runs from midnight to midnight in the PCC's time zone ({zone}),"
+            " one day or more; report a shorter absence as PARTIAL_DAY.",
+        )
+
+
 async def _providers_of(
     session: AsyncSession, pcc: Pcc, at: datetime
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -376,7 +356,6 @@ async def _providers_of(
 async def create_holiday(
     ctx: Context, *, name: str, starts_at: datetime, ends_at: datetime
 ) -> PlatformHoliday:
-    ctx.authorize(Action.COVERAGE_ASSIGN, resource_type="PlatformHoliday")
     if not name.strip() or len(name) > 120:
         raise invalid("name", "Name must be 1 to 120 characters.")
     if ends_at <= starts_at:
@@ -387,213 +366,10 @@ async def create_holiday(
     ctx.session.add(holiday)
     await ctx.session.flush()
     ctx.audit(
-        "platform_holiday.create",
+        Action.PLATFORM_HOLIDAY_CREATE.value,
         AuditOutcome.ALLOWED,
         resource_type="PlatformHoliday",
         resource_id=holiday.id,
         medspa_id=None,
     )
     return holiday
-
-
-async def offer_coverage(ctx: Context, *, ooo_id: uuid.UUID | None) -> Coverage:
-    """The calling PCC opts in to cover an absence."""
-    ctx.authorize(Action.COVERAGE_OFFER, resource_type="OutOfOffice", resource_id=ooo_id)
-    covering = await ctx.session.get(Pcc, ctx.principal.pcc_id) if ctx.principal.pcc_id else None
-    if covering is None:
-        raise not_found("Only PCCs can offer coverage.")
-    return await _arrange(ctx, ooo_id=ooo_id, covering=covering, source=CoverageSource.OFFERED)
-
-
-async def assign_coverage(
-    ctx: Context, *, ooo_id: uuid.UUID | None, pcc_id: uuid.UUID | None
-) -> Coverage:
-    """A PCC manager names the covering PCC."""
-    ctx.authorize(Action.COVERAGE_ASSIGN, resource_type="OutOfOffice", resource_id=ooo_id)
-    covering = await ctx.session.get(Pcc, pcc_id) if pcc_id else None
-    if covering is None:
-        raise not_found("PCC not found.")
-    return await _arrange(ctx, ooo_id=ooo_id, covering=covering, source=CoverageSource.ASSIGNED)
-
-
-async def _arrange(
-    ctx: Context, *, ooo_id: uuid.UUID | None, covering: Pcc, source: CoverageSource
-) -> Coverage:
-    ooo = await ctx.session.get(OutOfOffice, ooo_id) if ooo_id else None
-    if ooo is None:
-        raise not_found("Absence not found.")
-    absent = await ctx.session.get(Pcc, ooo.pcc_id)
-    assert absent is not None
-    now = datetime.now(UTC)
-    await _refuse_uncoverable(ctx.session, ooo, absent)
-    if ooo.ends_at <= now:
-        raise invalid("oooId", "The absence is already over.")
-    if covering.id == absent.id:
-        raise invalid("pccId", "A PCC cannot cover their own absence.")
-    if covering.kind is not PccKind.VIRTUAL:
-        raise DomainError(
-            Problem(
-                "COVERING_PCC_NOT_ELIGIBLE",
-                "Only virtual PCCs cover absences; designated PCCs stay with their medspa.",
-                "pccId",
-            )
-        )
-    busy = (
-        await ctx.session.execute(
-            select(OutOfOffice.id).where(
-                OutOfOffice.pcc_id == covering.id,
-                OutOfOffice.starts_at < ooo.ends_at,
-                OutOfOffice.ends_at > ooo.starts_at,
-            )
-        )
-    ).first()
-    if busy is not None:
-        raise DomainError(
-            Problem("COVERING_PCC_UNAVAILABLE", "That PCC is out of office then too.", "pccId")
-        )
-    assert ctx.principal.user_id is not None
-    coverage = Coverage(
-        id=uuid.uuid4(),
-        ooo_id=ooo.id,
-        covering_pcc_id=covering.id,
-        source=source,
-        arranged_by_user_id=ctx.principal.user_id,
-        starts_at=ooo.starts_at,
-        ends_at=ooo.ends_at,
-    )
-    try:
-        async with ctx.session.begin_nested():
-            ctx.session.add(coverage)
-            await ctx.session.flush()
-    except IntegrityError as exc:
-        # Another PCC got there first (possibly in a concurrent transaction).
-        raise DomainError(
-            Problem(
-                "COVERAGE_ALREADY_ARRANGED",
-                "Another PCC already covers this absence.",
-                "oooId",
-            )
-        ) from exc
-    affected = list(
-        (
-            await ctx.session.execute(
-                select(OooAffectedProvider).where(
-                    OooAffectedProvider.ooo_id == ooo.id,
-                    OooAffectedProvider.covers_own_lines.is_(False),
-                )
-            )
-        ).scalars()
-    )
-    medspas = {row.medspa_id for row in affected}
-    # The grants are rows of the covered medspas: the covering PCC reaches them from now
-    # on (for the window), so this transaction may write there too.
-    await set_tenant_settings(
-        ctx.session,
-        medspa_ids=ctx.principal.rls_medspa_ids | medspas,
-        platform=ctx.principal.rls_platform,
-    )
-    for row in affected:
-        for channel in Channel:
-            ctx.session.add(
-                ChannelAccessGrant(
-                    id=uuid.uuid4(),
-                    medspa_id=row.medspa_id,
-                    coverage_id=coverage.id,
-                    pcc_id=covering.id,
-                    provider_id=row.provider_id,
-                    channel=channel,
-                    starts_at=coverage.starts_at,
-                    ends_at=coverage.ends_at,
-                )
-            )
-    await ctx.session.flush()
-    ctx.audit(
-        Action.COVERAGE_OFFER.value
-        if source is CoverageSource.OFFERED
-        else Action.COVERAGE_ASSIGN.value,
-        AuditOutcome.ALLOWED,
-        resource_type="Coverage",
-        resource_id=coverage.id,
-        medspa_id=None,
-        detail={
-            "oooId": str(ooo.id),
-            "absentPccId": str(absent.id),
-            "coveringPccId": str(covering.id),
-            "window": [coverage.starts_at.isoformat(), coverage.ends_at.isoformat()],
-            "medspaIds": sorted(str(m) for m in medspas),
-        },
-    )
-    return coverage
-
-
-async def _refuse_uncoverable(session: AsyncSession, ooo: OutOfOffice, absent: Pcc) -> None:
-    """COVERAGE_NOT_OFFERED for every absence Portrait's policy does not cover."""
-    why = None
-    if absent.kind is PccKind.DESIGNATED:
-        why = "A designated PCC's absence is not covered."
-    elif ooo.kind is OooKind.PARTIAL_DAY:
-        why = "A partial-day absence is not covered."
-    else:
-        holiday = (
-            await session.execute(
-                select(PlatformHoliday.name).where(
-                    PlatformHoliday.starts_at < ooo.ends_at, PlatformHoliday.ends_at > ooo.starts_at
-                )
-            )
-        ).scalar_one_or_none()
-        if holiday is not None:
-            why = f"Portrait is closed for {holiday}."
-    if why is not None:
-        raise DomainError(Problem("COVERAGE_NOT_OFFERED", f"{why} {NO_COVERAGE_MESSAGE}", "oooId"))
-
-
-async def cover_own_lines(
-    ctx: Context, *, ooo_id: uuid.UUID | None, provider_id: uuid.UUID | None
-) -> OooAffectedProvider:
-    """The provider covers their own lines for this absence: out of coverage, grants revoked."""
-    ctx.authorize(Action.COVERAGE_COVER_OWN_LINES, resource_type="OutOfOffice", resource_id=ooo_id)
-    row = None
-    if ooo_id and provider_id:
-        row = (
-            await ctx.session.execute(
-                select(OooAffectedProvider).where(
-                    OooAffectedProvider.ooo_id == ooo_id,
-                    OooAffectedProvider.provider_id == provider_id,
-                    ctx.scope(Action.COVERAGE_COVER_OWN_LINES, COVER_OWN_ANCHOR),
-                )
-            )
-        ).scalar_one_or_none()
-    if row is None:
-        ctx.audit(
-            Action.COVERAGE_COVER_OWN_LINES.value,
-            AuditOutcome.DENIED,
-            resource_type="OutOfOffice",
-            resource_id=ooo_id,
-            detail={"reason": "absence or provider not found or outside scope"},
-        )
-        raise not_found("That provider is not affected by this absence.")
-    now = datetime.now(UTC)
-    row.covers_own_lines = True
-    row.covers_own_lines_set_by = ctx.principal.actor_user_id
-    await ctx.session.execute(
-        update(ChannelAccessGrant)
-        .where(
-            ChannelAccessGrant.provider_id == row.provider_id,
-            ChannelAccessGrant.coverage_id.in_(
-                select(Coverage.id).where(Coverage.ooo_id == row.ooo_id)
-            ),
-            ChannelAccessGrant.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    await ctx.session.flush()
-    ctx.audit(
-        Action.COVERAGE_COVER_OWN_LINES.value,
-        AuditOutcome.ALLOWED,
-        resource_type="OutOfOffice",
-        resource_id=row.ooo_id,
-        medspa_id=row.medspa_id,
-        detail={"providerId": str(row.provider_id)},
-    )
-    return row

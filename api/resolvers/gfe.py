@@ -16,22 +16,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, select
 
 from api.authz.actions import Action
 from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, forbidden, invalid, not_found
+from api.errors import DomainError, DomainErrorCode, Problem, forbidden, invalid, not_found
+from api.events.emit import EventKind, emit
 from api.resolvers import appointment as appointment_resolvers
 from api.resolvers import medspa as medspa_resolvers
 from api.resolvers import patient as patient_resolvers
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
-from api.resolvers.scheduling import FEATURE_UNAVAILABLE
 from api.resolvers.service import active_services
 from db.models import (
     RELEASED_STATUSES,
@@ -50,6 +50,7 @@ from db.models import (
     Medspa,
     Patient,
     Provider,
+    Service,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +61,16 @@ MAX_CLEARANCE_VALIDITY = timedelta(days=366 * 2)
 UNCLEARED_WINDOW = timedelta(hours=24)
 
 REQUEST_ANCHOR = Anchor(medspa=GfeRequest.medspa_id, provider=GfeRequest.provider_id)
+# The clearing side (issue 17): a medspa's clearing partner key reaches its medspa's routed
+# requests (TENANT); Portrait's medical team reaches the requests routed to Portrait in every
+# tenant (ASSIGNED: Portrait's clinicians are assigned what is routed to Portrait).
+ROUTED = GfeRequest.destination != GfeDestination.MANUAL
+CLEARING_ANCHOR = Anchor(
+    medspa=GfeRequest.medspa_id,
+    tenant=lambda p: and_(GfeRequest.medspa_id == p.medspa_id, ROUTED) if p.medspa_id else false(),
+    assigned=lambda _p: GfeRequest.destination == GfeDestination.PORTRAIT,
+)
+MAX_CLEARED_SERVICES = 50
 REQUEST_SORT = SortKey((GfeRequest.created_at, GfeRequest.id), ("created_at", "id"))
 
 DESTINATION = {
@@ -113,14 +124,13 @@ async def update_routing(
     clearing_provider_email: str | None,
 ) -> tuple[Medspa, GfeSettings | None]:
     medspa_id = ctx.principal.medspa_id
-    ctx.authorize(Action.MEDSPA_UPDATE_SETTINGS, resource_type="Medspa", resource_id=medspa_id)
     medspa = await ctx.session.get(Medspa, medspa_id) if medspa_id else None
     if medspa is None:
         raise not_found("Medspa not found.")
     if medspa.business_model is BusinessModel.LEGACY:
         raise DomainError(
             Problem(
-                FEATURE_UNAVAILABLE,
+                DomainErrorCode.FEATURE_UNAVAILABLE,
                 "LEGACY medspas clear through Portrait's clearing services only.",
                 "routing",
             )
@@ -132,13 +142,16 @@ async def update_routing(
                     Provider.medspa_id == medspa.id,
                     Provider.active.is_(True),
                     Provider.licensed_to_self_clear.is_(True),
+                    # Self-clearance follows the licence: none after it expires (issue 19).
+                    Provider.license_expires_on.is_(None)
+                    | (Provider.license_expires_on >= datetime.now(UTC).date()),
                 )
             )
         ).first()
         if licensed is None:
             raise DomainError(
                 Problem(
-                    "NO_LICENSED_PROVIDER",
+                    DomainErrorCode.NO_LICENSED_PROVIDER,
                     "Self-clearance needs at least one active provider licensed to clear.",
                     "routing",
                 )
@@ -176,31 +189,6 @@ async def update_routing(
 # --- requests and clearance ---------------------------------------------------------------
 
 
-async def patient_in_scope(ctx: Context, action: Action, patient_id: uuid.UUID | None) -> Patient:
-    patient = (
-        (
-            await ctx.session.execute(
-                select(Patient).where(
-                    Patient.id == patient_id,
-                    ctx.scope(Action.PATIENT_READ, patient_resolvers.ANCHOR),
-                )
-            )
-        ).scalar_one_or_none()
-        if patient_id
-        else None
-    )
-    if patient is None:
-        ctx.audit(
-            action.value,
-            AuditOutcome.DENIED,
-            resource_type="Patient",
-            resource_id=patient_id,
-            detail={"reason": "not found or outside scope"},
-        )
-        raise not_found("Patient not found.")
-    return patient
-
-
 async def _acting_provider(ctx: Context, action: Action) -> Provider:
     provider = (
         await ctx.session.get(Provider, ctx.principal.provider_id)
@@ -220,9 +208,8 @@ async def request_gfe(
     service_ids: Sequence[uuid.UUID | None],
     urgent: bool,
 ) -> GfeRequest:
-    ctx.authorize(Action.GFE_REQUEST, resource_type="Patient", resource_id=patient_id)
     provider = await _acting_provider(ctx, Action.GFE_REQUEST)
-    patient = await patient_in_scope(ctx, Action.GFE_REQUEST, patient_id)
+    patient = await ctx.find(Patient, patient_id, Action.GFE_REQUEST)
     services = await active_services(
         ctx, medspa_id=patient.medspa_id, service_ids=service_ids, field="serviceIds"
     )
@@ -258,6 +245,7 @@ async def request_gfe(
     )
     await ctx.session.flush()
     await ctx.session.refresh(request)
+    await emit(ctx, EventKind.GFE_REQUESTED, request)
     ctx.audit(
         Action.GFE_REQUEST.value,
         AuditOutcome.ALLOWED,
@@ -274,12 +262,12 @@ async def request_gfe(
     return request
 
 
-def _check_diagnoses(diagnoses: Sequence[str]) -> list[str]:
+def _check_diagnoses(diagnoses: Sequence[str], *, field: str = "diagnoses") -> list[str]:
     clean = [d.strip() for d in diagnoses if d.strip()]
     if not clean:
-        raise invalid("diagnoses", "Record at least one diagnosis.")
+        raise invalid(field, "Record at least one diagnosis or indication.")
     if len(clean) > 20 or any(len(d) > 500 for d in clean):
-        raise invalid("diagnoses", "At most 20 diagnoses of 500 characters.")
+        raise invalid(field, "At most 20 of 500 characters.")
     return clean
 
 
@@ -303,9 +291,12 @@ async def clear_patient(
     gfe_request_id: uuid.UUID | None,
 ) -> list[Clearance]:
     """A licensed provider approves services for a patient and signs (DO_NOT_ROUTE only)."""
-    ctx.authorize(Action.GFE_SELF_CLEAR, resource_type="Patient", resource_id=patient_id)
     provider = await _acting_provider(ctx, Action.GFE_SELF_CLEAR)
-    if not provider.licensed_to_self_clear or not provider.active:
+    licence_lapsed = (
+        provider.license_expires_on is not None
+        and provider.license_expires_on < datetime.now(UTC).date()
+    )
+    if not provider.licensed_to_self_clear or not provider.active or licence_lapsed:
         ctx.audit(
             Action.GFE_SELF_CLEAR.value,
             AuditOutcome.DENIED,
@@ -314,13 +305,13 @@ async def clear_patient(
             detail={"reason": "provider not licensed to clear"},
         )
         raise forbidden("Only a provider licensed to clear may sign a clearance.")
-    patient = await patient_in_scope(ctx, Action.GFE_SELF_CLEAR, patient_id)
+    patient = await ctx.find(Patient, patient_id, Action.GFE_SELF_CLEAR)
     medspa = await ctx.session.get(Medspa, patient.medspa_id)
     assert medspa is not None
     if medspa.gfe_routing is not GfeRouting.DO_NOT_ROUTE:
         raise DomainError(
             Problem(
-                "SELF_CLEARANCE_UNAVAILABLE",
+                DomainErrorCode.SELF_CLEARANCE_UNAVAILABLE,
                 f"{medspa.name} routes exams to its clearing provider; request a GFE instead.",
             )
         )
@@ -362,6 +353,8 @@ async def clear_patient(
     ]
     ctx.session.add_all(rows)
     await ctx.session.flush()
+    for clearance in rows:
+        await emit(ctx, EventKind.GFE_CLEARED, clearance)
     ctx.audit(
         Action.GFE_SELF_CLEAR.value,
         AuditOutcome.ALLOWED,
@@ -377,53 +370,261 @@ async def clear_patient(
     return rows
 
 
-async def record_routed_clearance(
-    session: AsyncSession,
+@dataclass(frozen=True, slots=True)
+class ClearedService:
+    """One service a clearing clinician approves, with its indications and expiry."""
+
+    service_id: uuid.UUID | None
+    indications: Sequence[str]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedRequest:
+    """A routed request as its clearing side sees it: the request, who the patient is (name
+    and date of birth, to identify them; nothing else of the record) and what to clear."""
+
+    request: GfeRequest
+    medspa_name: str
+    patient_first_name: str
+    patient_last_name: str
+    patient_date_of_birth: date | None
+    services: tuple[tuple[uuid.UUID, str], ...]
+
+
+async def _find_request(
+    ctx: Context, request_id: uuid.UUID | None, action: Action, anchor: Anchor
+) -> GfeRequest:
+    """The request `action` reaches, locked; anything else is an audited NOT_FOUND (the
+    clearing side and the requesting side reach requests differently: no shared read)."""
+    request = None
+    if request_id is not None:
+        request = (
+            await ctx.session.execute(
+                select(GfeRequest)
+                .where(GfeRequest.id == request_id, ctx.scope(action, anchor))
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+    if request is None:
+        ctx.audit(
+            action.value,
+            AuditOutcome.DENIED,
+            resource_type="GfeRequest",
+            resource_id=request_id,
+            detail={"reason": "not found or outside scope"},
+        )
+        raise not_found("GfeRequest not found.")
+    return request
+
+
+def _still_pending(request: GfeRequest) -> None:
+    if request.status is not GfeRequestStatus.PENDING:
+        raise DomainError(
+            Problem(
+                DomainErrorCode.INVALID_TRANSITION,
+                f"The request is {request.status.value}; only a pending request changes.",
+                "requestId",
+            )
+        )
+
+
+def _resolved_by(ctx: Context, request: GfeRequest, name: str | None) -> None:
+    request.resolved_at = datetime.now(UTC)
+    request.resolved_by_name = name
+    request.resolved_by_user_id = ctx.principal.actor_user_id
+    request.resolved_by_api_client_id = ctx.principal.api_client_id
+
+
+async def record_result(
+    ctx: Context,
     *,
-    request_id: uuid.UUID,
-    approved_service_ids: Sequence[uuid.UUID],
-    diagnoses: Sequence[str],
+    request_id: uuid.UUID | None,
+    cleared: Sequence[ClearedService],
+    decline_reason: str | None,
     signer_name: str,
-    expires_at: datetime,
-    signed_at: datetime | None = None,
+) -> GfeRequest:
+    """The clearing side's outcome of a routed request: the services it clears (each with
+    indications and expiry), or a decline with its reason."""
+    ctx.authorize(Action.GFE_CLEAR, resource_type="GfeRequest", resource_id=request_id)
+    request = await _find_request(ctx, request_id, Action.GFE_CLEAR, CLEARING_ANCHOR)
+    _still_pending(request)
+    signer = signer_name.strip()
+    if not signer or len(signer) > 200:
+        raise invalid("signerName", "Name the signing clinician (1 to 200 characters).")
+    rows: list[Clearance] = []
+    if decline_reason is not None:
+        reason = decline_reason.strip()
+        if cleared:
+            raise invalid("services", "A declined request clears no services.")
+        if not reason or len(reason) > 2000:
+            raise invalid("declineReason", "Say why the request is declined (1 to 2000).")
+        request.status = GfeRequestStatus.DECLINED
+        request.decline_reason = reason
+    else:
+        rows = await _clearances(ctx, request, cleared, signer)
+        request.status = GfeRequestStatus.CLEARED
+    _resolved_by(ctx, request, signer)
+    ctx.session.add_all(rows)
+    await ctx.session.flush()
+    ctx.audit(
+        Action.GFE_CLEAR.value,
+        AuditOutcome.ALLOWED,
+        resource_type="GfeRequest",
+        resource_id=request.id,
+        medspa_id=request.medspa_id,
+        detail={
+            "outcome": request.status.value,
+            "serviceIds": [str(r.service_id) for r in rows],
+            "clearanceIds": [str(r.id) for r in rows],
+        },
+    )
+    return request
+
+
+async def _clearances(
+    ctx: Context, request: GfeRequest, cleared: Sequence[ClearedService], signer: str
 ) -> list[Clearance]:
-    """A third party's or Portrait's outcome for a routed request (the clearing side's
-    integration calls this; no GraphQL caller may forge one)."""
-    request = await session.get(GfeRequest, request_id)
-    if request is None or request.destination is GfeDestination.MANUAL:
-        raise ValueError("not a routed GFE request")
+    if not cleared:
+        raise invalid("services", "Clear at least one service, or decline with a reason.")
+    if len(cleared) > MAX_CLEARED_SERVICES:
+        raise invalid("services", f"At most {MAX_CLEARED_SERVICES} services per result.")
     requested = set(
         (
-            await session.execute(
+            await ctx.session.execute(
                 select(GfeRequestService.service_id).where(
-                    GfeRequestService.gfe_request_id == request.id
+                    GfeRequestService.medspa_id == request.medspa_id,
+                    GfeRequestService.gfe_request_id == request.id,
                 )
             )
         ).scalars()
     )
-    if not set(approved_service_ids) <= requested:
-        raise ValueError("a clearing provider approves only the services requested")
-    now = signed_at or datetime.now(UTC)
-    rows = [
+    ids = [c.service_id for c in cleared]
+    if len(set(ids)) != len(ids):
+        raise invalid("services", "Name each service once.")
+    if not all(i in requested for i in ids):
+        raise invalid("services", "A clearing clinician clears only the services requested.")
+    now = datetime.now(UTC)
+    return [
         Clearance(
             id=uuid.uuid4(),
             medspa_id=request.medspa_id,
             patient_id=request.patient_id,
-            service_id=service_id,
+            service_id=c.service_id,
             source=SOURCE[request.destination],
             signed_by_provider_id=None,
-            signer_name=signer_name,
+            signer_name=signer,
             signed_at=now,
-            expires_at=expires_at,
-            diagnoses=list(diagnoses),
+            expires_at=_check_expiry(c.expires_at, now),
+            diagnoses=_check_diagnoses(c.indications, field="indications"),
             gfe_request_id=request.id,
         )
-        for service_id in approved_service_ids
+        for c in cleared
     ]
-    session.add_all(rows)
-    request.status = GfeRequestStatus.CLEARED
-    await session.flush()
-    return rows
+
+
+async def cancel_request(ctx: Context, *, request_id: uuid.UUID | None) -> GfeRequest:
+    """The medspa withdraws a pending request (its admin, or the provider who made it)."""
+    ctx.authorize(Action.GFE_CANCEL, resource_type="GfeRequest", resource_id=request_id)
+    request = await _find_request(ctx, request_id, Action.GFE_CANCEL, REQUEST_ANCHOR)
+    _still_pending(request)
+    request.status = GfeRequestStatus.CANCELLED
+    _resolved_by(ctx, request, None)
+    await ctx.session.flush()
+    ctx.audit(
+        Action.GFE_CANCEL.value,
+        AuditOutcome.ALLOWED,
+        resource_type="GfeRequest",
+        resource_id=request.id,
+        medspa_id=request.medspa_id,
+    )
+    return request
+
+
+async def list_routed(
+    ctx: Context,
+    *,
+    status: GfeRequestStatus | None,
+    urgent: bool | None,
+    first: int | None,
+    after: str | None,
+) -> Page[RoutedRequest]:
+    """The routed requests that reach the caller's clearing side, oldest first."""
+    ctx.authorize(Action.GFE_READ_ROUTED)
+    stmt = select(GfeRequest).where(ctx.scope(Action.GFE_READ_ROUTED, CLEARING_ANCHOR))
+    if status is not None:
+        stmt = stmt.where(GfeRequest.status == status)
+    if urgent is not None:
+        stmt = stmt.where(GfeRequest.urgent.is_(urgent))
+    page = await paginate(ctx.session, stmt, sort=REQUEST_SORT, first=first, after=after)
+    requests = page.rows
+    ids = [r.id for r in requests]
+    people = (
+        {
+            row.id: row
+            for row in (
+                await ctx.session.execute(
+                    select(
+                        GfeRequest.id,
+                        Medspa.name,
+                        Patient.first_name,
+                        Patient.last_name,
+                        Patient.date_of_birth,
+                    )
+                    .join(Medspa, Medspa.id == GfeRequest.medspa_id)
+                    .join(
+                        Patient,
+                        and_(
+                            Patient.medspa_id == GfeRequest.medspa_id,
+                            Patient.id == GfeRequest.patient_id,
+                        ),
+                    )
+                    .where(GfeRequest.id.in_(ids))
+                )
+            ).all()
+        }
+        if ids
+        else {}
+    )
+    services: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {i: [] for i in ids}
+    if ids:
+        for request_id, service_id, name in (
+            await ctx.session.execute(
+                select(GfeRequestService.gfe_request_id, Service.id, Service.name)
+                .join(
+                    Service,
+                    and_(
+                        Service.medspa_id == GfeRequestService.medspa_id,
+                        Service.id == GfeRequestService.service_id,
+                    ),
+                )
+                .where(GfeRequestService.gfe_request_id.in_(ids))
+                .order_by(Service.name)
+            )
+        ).all():
+            services[request_id].append((service_id, name))
+    ctx.audit(
+        Action.GFE_READ_ROUTED.value,
+        AuditOutcome.ALLOWED,
+        resource_type="GfeRequest",
+        detail={"requestIds": [str(i) for i in ids]},
+    )
+    return Page(
+        rows=[
+            RoutedRequest(
+                request=r,
+                medspa_name=people[r.id][1],
+                patient_first_name=people[r.id][2],
+                patient_last_name=people[r.id][3],
+                patient_date_of_birth=people[r.id][4],
+                services=tuple(services[r.id]),
+            )
+            for r in requests
+        ],
+        cursors=page.cursors,
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+    )
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -504,15 +705,25 @@ async def list_clearances(
 
 def _uncleared() -> ColumnElement[bool]:
     """The appointment's type delivers a service the patient has no valid clearance for."""
-    return exists().where(
-        AppointmentTypeService.appointment_type_id == Appointment.appointment_type_id,
-        not_(
-            exists().where(
-                Clearance.patient_id == Appointment.patient_id,
-                Clearance.service_id == AppointmentTypeService.service_id,
-                Clearance.expires_at > Appointment.starts_at,
-            )
-        ),
+    # Both subqueries correlate to the outer appointment (the inner one two levels up, which
+    # SQLAlchemy does not do by itself) and pair the tenant key (medspa_id) with it.
+    return (
+        exists()
+        .where(
+            AppointmentTypeService.medspa_id == Appointment.medspa_id,
+            AppointmentTypeService.appointment_type_id == Appointment.appointment_type_id,
+            not_(
+                exists()
+                .where(
+                    Clearance.medspa_id == Appointment.medspa_id,
+                    Clearance.patient_id == Appointment.patient_id,
+                    Clearance.service_id == AppointmentTypeService.service_id,
+                    Clearance.expires_at > Appointment.starts_at,
+                )
+                .correlate_except(Clearance)
+            ),
+        )
+        .correlate_except(AppointmentTypeService)
     )
 
 
@@ -520,7 +731,8 @@ async def clearance_status_by_appointment(
     ctx: Context, appointment_ids: Sequence[uuid.UUID]
 ) -> list[ClearanceStatus]:
     required = exists().where(
-        AppointmentTypeService.appointment_type_id == Appointment.appointment_type_id
+        AppointmentTypeService.medspa_id == Appointment.medspa_id,
+        AppointmentTypeService.appointment_type_id == Appointment.appointment_type_id,
     )
     rows = (
         await ctx.session.execute(

@@ -1,11 +1,15 @@
-"""Per-request DataLoaders. Each applies the principal's scope; results come in key order."""
+"""Per-request DataLoaders. Each applies the principal's scope; results come in key order.
+
+The loaders of services, GFE and charting are grouped in `ServiceLoaders`
+(`Loaders.services`).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -13,24 +17,37 @@ from api.resolvers import appointment as appointments
 from api.resolvers import appointment_type as appointment_types
 from api.resolvers import (
     availability,
+    chart,
+    checkout,
     coverage,
+    gfe,
+    inventory,
     patient,
     pcc,
-    provider_configuration,
     scheduling_settings,
+    service,
+    service_document,
+    service_library,
+    support_ticket,
 )
 from api.resolvers import medspa as medspa_resolvers
 from api.resolvers.location import locations_by_ids, locations_by_medspa
 from api.resolvers.medspa import medspas_by_ids
 from api.resolvers.pagination import Page
-from api.resolvers.provider import providers_by_ids, providers_by_medspa
-from api.resolvers.service_loaders import ServiceLoaders
+from api.resolvers.provider import (
+    locations_by_provider,
+    providers_by_ids,
+    providers_by_location,
+    providers_by_medspa,
+)
 from api.resolvers.user import users_by_ids
 from db.models import (
     Appointment,
     AppointmentType,
     ChannelAccessGrant,
     Coverage,
+    GfeRequest,
+    LibraryService,
     Location,
     Medspa,
     MedspaFeeLine,
@@ -40,13 +57,17 @@ from db.models import (
     Pcc,
     Provider,
     SchedulingSettings,
+    Service,
+    ServiceDocument,
+    ServiceGroup,
+    ServiceVisit,
+    SupportTicketComment,
     User,
     WeeklyHours,
 )
 
 if TYPE_CHECKING:
     from api.context import Context
-
 PageKey = tuple[uuid.UUID, int | None, str | None]
 K = TypeVar("K")
 V = TypeVar("V")
@@ -114,10 +135,10 @@ class Loaders:
             lambda ids: appointment_types.locations_by_appointment_type(ctx, ids)
         )
         self.locations_by_provider: DataLoader[uuid.UUID, list[Location]] = DataLoader(
-            lambda ids: provider_configuration.locations_by_provider(ctx, ids)
+            lambda ids: locations_by_provider(ctx, ids)
         )
         self.providers_by_location: DataLoader[uuid.UUID, list[Provider]] = DataLoader(
-            lambda ids: provider_configuration.providers_by_location(ctx, ids)
+            lambda ids: providers_by_location(ctx, ids)
         )
         self.weekly_hours_by_provider: DataLoader[uuid.UUID, list[WeeklyHours]] = DataLoader(
             lambda ids: availability.weekly_hours_by_provider(ctx, ids)
@@ -138,9 +159,9 @@ class Loaders:
         self.coverage_by_ooo: DataLoader[uuid.UUID, Coverage | None] = DataLoader(
             lambda ids: coverage.coverage_by_ooo(ctx, ids)
         )
-        self.grants_by_coverage: DataLoader[uuid.UUID, list[ChannelAccessGrant]] = DataLoader(
-            lambda ids: coverage.grants_by_coverage(ctx, ids)
-        )
+        self.grants_by_coverage: DataLoader[
+            uuid.UUID, list[tuple[ChannelAccessGrant, Provider | None]]
+        ] = DataLoader(lambda ids: coverage.grants_by_coverage(ctx, ids))
         self.integrations_by_medspa: DataLoader[uuid.UUID, list[MedspaIntegration]] = DataLoader(
             lambda ids: medspa_resolvers.integrations_of(ctx, ids)
         )
@@ -149,6 +170,20 @@ class Loaders:
         )
         # Services, GFE and charting (issue 6)
         self.services = ServiceLoaders(ctx)
+        self.inventory = inventory.InventoryLoaders(ctx)
+        # Support tickets (issue 19)
+        self.comments_by_ticket: DataLoader[uuid.UUID, list[SupportTicketComment]] = DataLoader(
+            lambda ids: support_ticket.comments_by_ticket(ctx, ids)
+        )
+        # Checkout and earnings (issue 18)
+        self.checkouts = checkout.CheckoutLoaders(ctx)
+
+
+# Per request loader: its rows already wrapped as GraphQL objects, by (wrapper, future).
+_WRAPPED: weakref.WeakKeyDictionary[DataLoader[Any, Any], dict[tuple[Any, Any], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_MISSING = object()
 
 
 def now_or_later(
@@ -157,14 +192,22 @@ def now_or_later(
     """The wrapped value at once when the loader already holds it, else an awaitable.
 
     A relation field returning this costs a plain call for rows primed in bulk by the list
-    that produced them (see `prime`), and still batches through the loader otherwise: an
+    that produced them (the calendar joins them), and still batches through the loader otherwise: an
     async resolver per nested object is what makes large lists slow in GraphQL.
     """
     future = loader.cache_map.get(key)
     settled = future is not None and future.done() and not future.cancelled()
     if future is not None and settled and future.exception() is None:
         value = future.result()
-        return wrap(value) if value is not None else None
+        if value is None:
+            return None
+        # 300 appointments of a week share a handful of providers: wrap each row once.
+        # Keyed by the settled future (hashed by identity) rather than the key (a UUID).
+        wrapped = _WRAPPED.setdefault(loader, {})
+        found = wrapped.get((wrap, future), _MISSING)
+        if found is _MISSING:
+            found = wrapped[(wrap, future)] = wrap(value)
+        return cast(W, found)
 
     async def later() -> W | None:
         value = await loader.load(key)
@@ -173,6 +216,44 @@ def now_or_later(
     return later()
 
 
-async def prime(*batches: tuple[DataLoader[K, Any], Iterable[K]]) -> None:
-    """Load each loader's keys in bulk, concurrently (one statement per loader)."""
-    await asyncio.gather(*(loader.load_many(list(dict.fromkeys(keys))) for loader, keys in batches))
+class ServiceLoaders:
+    def __init__(self, ctx: Context) -> None:
+        self.service_by_id: DataLoader[uuid.UUID, Service | None] = DataLoader(
+            lambda ids: service.services_by_ids(ctx, ids)
+        )
+        self.group_by_id: DataLoader[uuid.UUID, ServiceGroup | None] = DataLoader(
+            lambda ids: service.groups_by_ids(ctx, ids)
+        )
+        self.document_by_id: DataLoader[uuid.UUID, ServiceDocument | None] = DataLoader(
+            lambda ids: service_document.documents_by_ids(ctx, ids)
+        )
+        self.library_service_by_id: DataLoader[uuid.UUID, LibraryService | None] = DataLoader(
+            lambda ids: service_library.library_services_by_ids(ctx, ids)
+        )
+        self.services_by_group: DataLoader[uuid.UUID, list[Service]] = DataLoader(
+            lambda ids: service.services_by_group(ctx, ids)
+        )
+        self.documents_by_service: DataLoader[uuid.UUID, list[ServiceDocument]] = DataLoader(
+            lambda ids: service_document.documents_by_service(ctx, ids)
+        )
+        self.services_by_appointment_type: DataLoader[uuid.UUID, list[Service]] = DataLoader(
+            lambda ids: service.services_by_appointment_type(ctx, ids)
+        )
+        self.library_services_by_group: DataLoader[uuid.UUID, list[LibraryService]] = DataLoader(
+            lambda ids: service_library.library_services_by_group(ctx, ids)
+        )
+        self.gfe_request_by_id: DataLoader[uuid.UUID, GfeRequest | None] = DataLoader(
+            lambda ids: gfe.requests_by_ids(ctx, ids)
+        )
+        self.service_ids_by_request: DataLoader[uuid.UUID, list[uuid.UUID]] = DataLoader(
+            lambda ids: gfe.services_by_request(ctx, ids)
+        )
+        self.clearance_status_by_appointment: DataLoader[uuid.UUID, gfe.ClearanceStatus] = (
+            DataLoader(lambda ids: gfe.clearance_status_by_appointment(ctx, ids))
+        )
+        self.visit_by_id: DataLoader[uuid.UUID, ServiceVisit | None] = DataLoader(
+            lambda ids: chart.visits_by_ids(ctx, ids)
+        )
+        self.services_by_visit: DataLoader[uuid.UUID, list[Service]] = DataLoader(
+            lambda ids: chart.services_by_visit(ctx, ids)
+        )

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 
-from api.auth import mint_masquerade_token
-from api.authz.actions import Action, Scope
+from api.authz.actions import Action
 from api.authz.masquerade import masquerade_duration
-from api.authz.scopes import Anchor
-from api.errors import ApiError, DomainError, ErrorCode, Problem, invalid, not_found
-from api.resolvers import provider as provider_resolvers
+from api.authz.principal import Principal
+from api.authz.scopes import Anchor, register
+from api.errors import DomainError, DomainErrorCode, Problem, invalid
+from api.resolvers import provider as provider_resolvers  # noqa: F401  registers Provider
 from api.resolvers.pagination import Page, SortKey, paginate
+from api.tokens import mint_masquerade_token
 from db.models import AuditOutcome, MasqueradeSession, Provider
 
 if TYPE_CHECKING:
@@ -25,8 +26,19 @@ ANCHOR = Anchor(medspa=MasqueradeSession.medspa_id, provider=MasqueradeSession.p
 SORT = SortKey(
     (MasqueradeSession.started_at, MasqueradeSession.id), ("started_at", "id"), descending=True
 )
-# Who may be masqueraded as: the provider rows in the starter's masquerade.start scope.
-TARGET_ANCHOR = Anchor(medspa=Provider.medspa_id)
+
+
+def _own_session(principal: Principal) -> ColumnElement[bool]:
+    """A masquerade token owns its own session; anyone else the sessions they started."""
+    if principal.masquerade_session_id is not None:
+        return MasqueradeSession.id == principal.masquerade_session_id
+    if principal.user_id is None:
+        return false()
+    return MasqueradeSession.actor_user_id == principal.user_id
+
+
+# Ending: a session that is not yours is absent (masquerade.end is OWN for every user).
+register(MasqueradeSession, Anchor(medspa=None, own=_own_session), read=Action.MASQUERADE_END)
 
 
 @dataclass(frozen=True)
@@ -38,42 +50,29 @@ class StartedMasquerade:
 async def start_masquerade(
     ctx: Context, *, provider_id: uuid.UUID | None, reason: str | None, minutes: int | None
 ) -> StartedMasquerade:
-    grant = ctx.authorize(
-        Action.MASQUERADE_START, resource_type="Provider", resource_id=provider_id
-    )
-    provider = None
-    if provider_id is not None:
-        provider = (
-            await ctx.session.execute(
-                select(Provider).where(
-                    Provider.id == provider_id,
-                    ctx.scope(Action.MASQUERADE_START, TARGET_ANCHOR),
-                    ctx.scope(Action.PROVIDER_READ, provider_resolvers.ANCHOR),
-                )
-            )
-        ).scalar_one_or_none()
-    if provider is None:
-        ctx.audit(
-            Action.MASQUERADE_START.value,
-            AuditOutcome.DENIED,
-            resource_type="Provider",
-            resource_id=provider_id,
-            detail={"reason": "provider not found or outside scope"},
-        )
-        raise not_found("Provider not found.")
+    provider = await ctx.find(Provider, provider_id, Action.MASQUERADE_START)
 
     reason_text = (reason or "").strip()
-    if grant.scope is Scope.ANY and not reason_text:
+    # Acting as a provider outside one's own medspa (a platform admin) needs a reason on record.
+    if provider.medspa_id != ctx.principal.medspa_id and not reason_text:
         raise invalid("reason", "Platform admins must give a reason to masquerade.")
     if len(reason_text) > 2000:
         raise invalid("reason", "The reason is limited to 2,000 characters.")
     if provider.user_id == ctx.principal.user_id:
         raise DomainError(
-            Problem("CANNOT_MASQUERADE_AS_SELF", "You cannot masquerade as yourself.", "providerId")
+            Problem(
+                DomainErrorCode.CANNOT_MASQUERADE_AS_SELF,
+                "You cannot masquerade as yourself.",
+                "providerId",
+            )
         )
     if not provider.active:
         raise DomainError(
-            Problem("PROVIDER_INACTIVE", "Only active providers can be masqueraded.", "providerId")
+            Problem(
+                DomainErrorCode.PROVIDER_INACTIVE,
+                "Only active providers can be masqueraded.",
+                "providerId",
+            )
         )
     try:
         duration = masquerade_duration(
@@ -120,46 +119,12 @@ async def start_masquerade(
 
 async def end_masquerade(ctx: Context, *, session_id: uuid.UUID | None) -> MasqueradeSession:
     """End the current masquerade (from its own token), or one the caller started."""
-    principal = ctx.principal
-    target_id = session_id or principal.masquerade_session_id
-    if principal.user_id is None:
-        ctx.audit(
-            "masquerade.end",
-            AuditOutcome.DENIED,
-            resource_type="MasqueradeSession",
-            resource_id=target_id,
-            detail={"reason": "not signed in as a user"},
-        )
-        if not principal.is_authenticated:
-            raise ApiError(ErrorCode.UNAUTHENTICATED, "Authentication required.")
-        raise ApiError(ErrorCode.FORBIDDEN, "Only users have masquerade sessions.")
-    row = None
-    if target_id is not None:
-        # A masquerade token ends only its own session; otherwise only the actor may.
-        row = (
-            await ctx.session.execute(
-                select(MasqueradeSession).where(MasqueradeSession.id == target_id)
-            )
-        ).scalar_one_or_none()
-        if principal.is_masquerading:
-            ours = row is not None and row.id == principal.masquerade_session_id
-        else:
-            ours = row is not None and row.actor_user_id == principal.user_id
-        if not ours:
-            row = None
-    if row is None:
-        ctx.audit(
-            "masquerade.end",
-            AuditOutcome.DENIED,
-            resource_type="MasqueradeSession",
-            resource_id=target_id,
-            detail={"reason": "session not found or not yours"},
-        )
-        raise not_found("Masquerade session not found.")
+    target_id = session_id or ctx.principal.masquerade_session_id
+    row = await ctx.find(MasqueradeSession, target_id, Action.MASQUERADE_END, for_update=True)
     if row.ended_at is None:
         row.ended_at = datetime.now(UTC)
     ctx.audit(
-        "masquerade.end",
+        Action.MASQUERADE_END.value,
         AuditOutcome.ALLOWED,
         resource_type="MasqueradeSession",
         resource_id=row.id,

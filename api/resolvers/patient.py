@@ -1,52 +1,52 @@
-"""Patients: profile (contact, date of birth, registration status), search, contact updates,
-registration links, and CSV import.
+"""Patients: profile (contact, date of birth, registration status), search and contact updates.
+Registration links live in `patient_registration`, the CSV import in `patient_import`.
 
-Scope: TENANT for admins and partners with `patients:read`; ASSIGNED for PCCs is the medspas
-of their providers (a PCC books new patients for those providers); OWN for a provider is the
-patients they have an appointment with. Every read of patient rows is audited (DESIGN §6.7):
+Scope: TENANT for admins and partners with `patients:read`; ASSIGNED for PCCs is the patients
+linked to the providers they reach right now (appointments, GFE requests, clearances, service
+visits, or created by the PCC for one of them); OWN for a provider is the patients they have an
+appointment, GFE request or clearance with. Every read of patient rows is audited (DESIGN §6.7):
 one row per loader batch or page, naming the ids returned; a single read of an id that is
 absent or out of scope is audited as DENIED (and answers null, like an absent row).
-
-Registration links: the token is returned once, as a URL path, and only its SHA-256 is kept.
-A link is single-use, expires, and sending a new one supersedes the outstanding one. The
-patient completes registration anonymously with the token (`complete_registration`), which
-reaches the link's medspa through `app_registration_medspa` (migration 0005) the way the
-public booking page reaches a location's.
 """
 
 from __future__ import annotations
 
-import csv
 import enum
-import hashlib
-import io
 import re
-import secrets
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import ColumnElement, false, func, or_, select, text, update
+from sqlalchemy import ColumnElement, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
-from api.authz.actions import Action, Scope
+from api.authz.actions import Action
 from api.authz.principal import Principal
-from api.authz.scopes import Anchor
-from api.errors import ApiError, DomainError, ErrorCode, Problem, forbidden, invalid, not_found
+from api.authz.reach import linked_patients
+from api.authz.scopes import Anchor, everywhere, register
+from api.errors import (
+    ApiError,
+    DomainError,
+    DomainErrorCode,
+    ErrorCode,
+    Problem,
+    invalid,
+    not_found,
+)
+from api.events.emit import EventKind, emit
 from api.resolvers import medspa as medspa_resolvers
+from api.resolvers.appointment_booking import check_idempotency_key
 from api.resolvers.pagination import Page, SortKey, paginate, paginate_grouped
 from db.models import (
     Appointment,
     AuditOutcome,
-    Clearance,
-    GfeRequest,
     Medspa,
     Patient,
     PatientSource,
-    RegistrationLink,
-    RegistrationStatus,
+    Provider,
 )
 
 if TYPE_CHECKING:
@@ -59,28 +59,53 @@ def _own(principal: Principal) -> ColumnElement[bool]:
     if principal.provider_id is None:
         return false()  # OWN without a provider profile reaches nobody
     # DESIGN §5: patients they have an appointment, a GFE request or a clearance with.
-    return or_(
-        Patient.id.in_(
-            select(Appointment.patient_id).where(Appointment.provider_id == principal.provider_id)
-        ),
-        Patient.id.in_(
-            select(GfeRequest.patient_id).where(GfeRequest.provider_id == principal.provider_id)
-        ),
-        Patient.id.in_(
-            select(Clearance.patient_id).where(
-                Clearance.signed_by_provider_id == principal.provider_id
-            )
-        ),
+    return linked_patients(
+        frozenset({principal.provider_id}), service_visits=False, created_by_user_id=None
     )
 
 
-ANCHOR = Anchor(medspa=Patient.medspa_id, own=_own)
+def _assigned(principal: Principal) -> ColumnElement[bool]:
+    # DESIGN §5: the patients linked to the providers the PCC reaches right now (assigned or
+    # covering), including those it created for one of them; never the rest of the medspa.
+    return linked_patients(
+        principal.assigned_provider_ids,
+        service_visits=True,
+        created_by_user_id=principal.user_id,
+    )
+
+
+def _seen_at_locations(principal: Principal) -> ColumnElement[bool]:
+    # An alias, correlated to the patient only: the outer query may read appointments.
+    seen = aliased(Appointment)
+    return (
+        exists()
+        .where(
+            seen.medspa_id == Patient.medspa_id,
+            seen.patient_id == Patient.id,
+            seen.location_id.in_(sorted(principal.location_ids or ())),
+        )
+        .correlate_except(seen)
+    )
+
+
+ANCHOR = register(
+    Patient,
+    Anchor(
+        medspa=Patient.medspa_id,
+        own=_own,
+        assigned=_assigned,
+        # A key limited to locations reads the patients seen at them.
+        location=_seen_at_locations,
+    ),
+    read=Action.PATIENT_READ,
+)
 SORT = SortKey(
     (Patient.last_name, Patient.first_name, Patient.id), ("last_name", "first_name", "id")
 )
 # Which medspa a new patient may be created in: the principal's patient.create scope over
 # medspa rows (TENANT/OWN: the active medspa; ASSIGNED: the PCC's medspas).
-CREATE_ANCHOR = Anchor(medspa=Medspa.id)
+# A patient belongs to no location: a key limited to locations may create one.
+CREATE_ANCHOR = Anchor(medspa=Medspa.id, location=everywhere)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -132,6 +157,15 @@ async def patients_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Patien
             )
         ).scalars()
     )
+    return account_patient_reads(ctx, ids, rows)
+
+
+def account_patient_reads(
+    ctx: Context, ids: Sequence[uuid.UUID], rows: Sequence[Patient]
+) -> list[Patient | None]:
+    """The patients asked for (`ids`) as the scoped read found them (`rows`), in key order;
+    the read and the ids not found are on record. Every scoped read of patients by id ends
+    here: the loader's, and the calendar's join."""
     _audit_read(ctx, rows)
     found = {r.id: r for r in rows}
     missing = [i for i in ids if i not in found]
@@ -222,7 +256,13 @@ async def find_by_contact(
 
 
 async def insert_patient(
-    ctx: Context, *, medspa_id: uuid.UUID, data: PatientInput, source: PatientSource
+    ctx: Context,
+    *,
+    medspa_id: uuid.UUID,
+    data: PatientInput,
+    source: PatientSource,
+    for_provider_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
 ) -> Patient:
     row = Patient(
         id=uuid.uuid4(),
@@ -233,27 +273,109 @@ async def insert_patient(
         phone=data.phone,
         date_of_birth=data.date_of_birth,
         source=source,
+        created_by_user_id=ctx.principal.user_id,
+        created_for_provider_id=for_provider_id,
+        idempotency_key=idempotency_key,
     )
-    ctx.session.add(row)
     try:
+        # Added inside the savepoint: `begin_nested` flushes what is pending before it
+        # starts, and a conflict there would break the caller's transaction, not this one.
         async with ctx.session.begin_nested():
+            ctx.session.add(row)
             await ctx.session.flush()
     except IntegrityError as exc:  # the savepoint's rollback has already dropped `row`
+        if "idempotency_key" in str(exc.orig):
+            raise _IdempotencyKeyTaken from exc
         raise DomainError(
             Problem(
-                "PATIENT_EXISTS",
+                DomainErrorCode.PATIENT_EXISTS,
                 "A patient with this email or phone already exists in this medspa.",
                 "email" if data.email else "phone",
             )
         ) from exc
+    await emit(ctx, EventKind.PATIENT_CREATED, row)
     return row
 
 
+def _own_provider(ctx: Context) -> uuid.UUID | None:
+    """A provider (or an admin masquerading as one) creates patients for themselves: only the
+    provider dashboard carries a provider profile on the principal."""
+    return ctx.principal.provider_id
+
+
+class _IdempotencyKeyTaken(Exception):
+    """A concurrent createPatient with the same key committed first."""
+
+
+@dataclass(frozen=True)
+class CreatedPatient:
+    patient: Patient
+    # True when the idempotency key had already created this patient (a retry).
+    replayed: bool
+
+
+def _same_patient(row: Patient, data: PatientInput) -> bool:
+    return (
+        row.first_name == data.first_name
+        and row.last_name == data.last_name
+        and (row.email or "").lower() == (data.email or "").lower()
+        and row.phone == data.phone
+        and row.date_of_birth == data.date_of_birth
+    )
+
+
+async def _replay(
+    ctx: Context, *, medspa_id: uuid.UUID, key: str, data: PatientInput
+) -> CreatedPatient | None:
+    """The patient this key already created (a retry), or None when the key is new. The
+    same key with other details is refused, as a booking's is."""
+    existing = (
+        await ctx.session.execute(
+            select(Patient).where(Patient.medspa_id == medspa_id, Patient.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        return None
+    if not _same_patient(existing, data):
+        raise invalid(
+            "idempotencyKey",
+            "This idempotency key was used for a different patient.",
+            DomainErrorCode.IDEMPOTENCY_KEY_REUSED,
+        )
+    ctx.audit(
+        Action.PATIENT_CREATE.value,
+        AuditOutcome.ALLOWED,
+        resource_type="Patient",
+        resource_id=existing.id,
+        medspa_id=existing.medspa_id,
+        detail={"replayed": True},
+    )
+    return CreatedPatient(existing, replayed=True)
+
+
 async def create_patient(
-    ctx: Context, *, medspa_id: uuid.UUID | None, data: PatientInput
-) -> Patient:
-    ctx.authorize(Action.PATIENT_CREATE, resource_type="Patient")
-    target = medspa_id or ctx.principal.medspa_id
+    ctx: Context,
+    *,
+    medspa_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None = None,
+    data: PatientInput,
+    idempotency_key: str | None = None,
+) -> CreatedPatient:
+    """A new patient of a medspa, optionally for one provider.
+
+    `provider_id` records whom the patient is created for: a PCC reaches the patients it
+    created for a provider it reaches (DESIGN §5), so a PCC names the provider it books for;
+    a provider creating a patient creates it for themselves. With an idempotency key (unique
+    per medspa), a retry returns the patient the first attempt created instead of a duplicate.
+    """
+    for_provider = None
+    if provider_id is not None:
+        # Object check first: a provider outside patient.create's scope answers NOT_FOUND or
+        # FORBIDDEN like any other object (invisible equals absent).
+        for_provider = await ctx.find(Provider, provider_id, Action.PATIENT_CREATE)
+        if medspa_id is not None and medspa_id != for_provider.medspa_id:
+            raise invalid("providerId", "The provider works in another medspa.")
+    target = medspa_id or (for_provider.medspa_id if for_provider else ctx.principal.medspa_id)
     found = None
     if target is not None:
         found = (
@@ -275,7 +397,27 @@ async def create_patient(
         )
         raise not_found("Medspa not found.")
     clean = check_patient_input(data)
-    row = await insert_patient(ctx, medspa_id=found, data=clean, source=PatientSource.STAFF)
+    key = check_idempotency_key(idempotency_key)
+    if key is not None:
+        replayed = await _replay(ctx, medspa_id=found, key=key, data=clean)
+        if replayed is not None:
+            return replayed
+    try:
+        row = await insert_patient(
+            ctx,
+            medspa_id=found,
+            data=clean,
+            source=PatientSource.STAFF,
+            for_provider_id=for_provider.id if for_provider else _own_provider(ctx),
+            idempotency_key=key,
+        )
+    except (_IdempotencyKeyTaken, DomainError):
+        # A concurrent request with the same key committed first (its email or phone may
+        # be the index that noticed): that is a retry, answered with its patient.
+        replayed = await _replay(ctx, medspa_id=found, key=key, data=clean) if key else None
+        if replayed is None:
+            raise
+        return replayed
     ctx.audit(
         Action.PATIENT_CREATE.value,
         AuditOutcome.ALLOWED,
@@ -283,7 +425,7 @@ async def create_patient(
         resource_id=row.id,
         medspa_id=row.medspa_id,
     )
-    return row
+    return CreatedPatient(row, replayed=False)
 
 
 # --- reading one patient, searching -------------------------------------------------------
@@ -345,35 +487,6 @@ async def search_patients(
 # --- writes to one patient ----------------------------------------------------------------
 
 
-async def _patient_for(ctx: Context, action: Action, patient_id: uuid.UUID | None) -> Patient:
-    """The patient `action` may change, locked: NOT_FOUND when the caller cannot read it (or
-    it does not exist), FORBIDDEN when they can read it but not `action` it; both audited."""
-    ctx.authorize(action, resource_type="Patient", resource_id=patient_id)
-    found = None
-    if patient_id is not None:
-        found = (
-            await ctx.session.execute(
-                select(Patient, ctx.scope(action, ANCHOR).label("allowed"))
-                .where(Patient.id == patient_id, ctx.scope(Action.PATIENT_READ, ANCHOR))
-                .with_for_update(of=Patient)
-            )
-        ).one_or_none()
-    if found is None or not found.allowed:
-        ctx.audit(
-            action.value,
-            AuditOutcome.DENIED,
-            resource_type="Patient",
-            resource_id=patient_id,
-            medspa_id=found.Patient.medspa_id if found is not None else None,
-            detail={"reason": "out of scope" if found is not None else "not found or out of scope"},
-        )
-        if found is None:
-            raise not_found("Patient not found.")
-        raise forbidden(f"You are not allowed to {action.value} this patient.")
-    patient: Patient = found.Patient
-    return patient
-
-
 class Keep(enum.Enum):
     """A field left out of an update: keep its value (None means clear it)."""
 
@@ -404,7 +517,7 @@ _CAMEL = {
 async def update_patient_contact(
     ctx: Context, *, patient_id: uuid.UUID | None, changes: ContactChanges
 ) -> Patient:
-    row = await _patient_for(ctx, Action.PATIENT_UPDATE_CONTACT, patient_id)
+    row = await ctx.find(Patient, patient_id, Action.PATIENT_UPDATE_CONTACT, for_update=True)
     # Every value is checked before the row is touched: a refusal leaves it as it was.
     wanted: dict[str, object] = {}
     for name, field_name in (("first_name", "firstName"), ("last_name", "lastName")):
@@ -430,7 +543,7 @@ async def update_patient_contact(
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
         raise DomainError(
             Problem(
-                "PATIENT_EXISTS",
+                DomainErrorCode.PATIENT_EXISTS,
                 "A patient with this email or phone already exists in this medspa.",
                 "phone" if "phone" in constraint else "email",
             )
@@ -448,341 +561,5 @@ async def update_patient_contact(
 
 # --- registration links -------------------------------------------------------------------
 
-REGISTRATION_LINK_TTL = timedelta(days=7)
-REGISTRATION_PATH = "/register/"
-MAX_TOKEN_LENGTH = 200
-COMPLETE_REGISTRATION = "patient.complete_registration"  # anonymous: no policy action
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SentLink:
-    patient: Patient
-    link: RegistrationLink
-    path: str  # carries the token: shown once, never stored
-
-
-async def send_registration_link(ctx: Context, *, patient_id: uuid.UUID | None) -> SentLink:
-    row = await _patient_for(ctx, Action.PATIENT_SEND_REGISTRATION_LINK, patient_id)
-    if row.registration_status is RegistrationStatus.COMPLETED:
-        raise DomainError(
-            Problem("REGISTRATION_COMPLETED", "This patient has completed registration.", "id")
-        )
-    # Only people send links (API keys hold no patient write grant); record who, as whom.
-    assert ctx.principal.user_id is not None
-    now = datetime.now(UTC)
-    await ctx.session.execute(
-        update(RegistrationLink)
-        .where(
-            RegistrationLink.patient_id == row.id,
-            RegistrationLink.used_at.is_(None),
-            RegistrationLink.superseded_at.is_(None),
-        )
-        .values(superseded_at=now)
-    )
-    token = secrets.token_urlsafe(32)
-    link = RegistrationLink(
-        id=uuid.uuid4(),
-        medspa_id=row.medspa_id,
-        patient_id=row.id,
-        token_hash=hash_token(token),
-        sent_to=row.email or row.phone or "",
-        sent_by_user_id=ctx.principal.user_id,
-        sent_by_actor_user_id=ctx.principal.actor_user_id,
-        sent_at=now,
-        expires_at=now + REGISTRATION_LINK_TTL,
-    )
-    ctx.session.add(link)
-    row.registration_status = RegistrationStatus.LINK_SENT
-    await ctx.session.flush()
-    ctx.audit(
-        Action.PATIENT_SEND_REGISTRATION_LINK.value,
-        AuditOutcome.ALLOWED,
-        resource_type="Patient",
-        resource_id=row.id,
-        medspa_id=row.medspa_id,
-        detail={"registrationLinkId": str(link.id), "expiresAt": link.expires_at.isoformat()},
-    )
-    return SentLink(row, link, REGISTRATION_PATH + token)
-
-
-# The one statement that lets a token holder reach the link's medspa for this transaction
-# (DESIGN §6.3): the function answers the link's medspa, which is added to `app.medspa_ids`.
-_REACH_BY_TOKEN = text(
-    "SELECT m, set_config('app.medspa_ids', array_append(app_medspa_ids(), m)::text, true)"
-    " FROM (SELECT app_registration_medspa(:hash) AS m) found WHERE m IS NOT NULL"
-)
-
-
-def _link_problem(code: str, message: str) -> DomainError:
-    return DomainError(Problem(code, message, "token"))
-
-
-@dataclass(frozen=True)
-class Registration:
-    token: str
-    date_of_birth: date
-    first_name: str | None = None
-    last_name: str | None = None
-
-
-async def complete_registration(ctx: Context, *, data: Registration) -> None:
-    """Mark the link's patient COMPLETED and the link used. Any refusal changes nothing."""
-    token = data.token.strip().removeprefix(REGISTRATION_PATH)
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise _link_problem("REGISTRATION_LINK_INVALID", "This registration link is not valid.")
-    digest = hash_token(token)
-    medspa_id = (await ctx.session.execute(_REACH_BY_TOKEN, {"hash": digest})).scalar_one_or_none()
-    link = None
-    if medspa_id is not None:
-        link = (
-            await ctx.session.execute(
-                select(RegistrationLink)
-                .where(
-                    RegistrationLink.token_hash == digest, RegistrationLink.medspa_id == medspa_id
-                )
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-    if link is None:
-        raise _link_problem("REGISTRATION_LINK_INVALID", "This registration link is not valid.")
-    now = datetime.now(UTC)
-    if link.used_at is not None:
-        raise _link_problem("REGISTRATION_LINK_USED", "This registration link was already used.")
-    if link.superseded_at is not None or link.expires_at <= now:
-        raise _link_problem(
-            "REGISTRATION_LINK_EXPIRED", "This registration link has expired; ask for a new one."
-        )
-    born = check_date_of_birth(data.date_of_birth)
-    patient = (
-        await ctx.session.execute(
-            select(Patient)
-            .where(Patient.id == link.patient_id, Patient.medspa_id == link.medspa_id)
-            .with_for_update()
-        )
-    ).scalar_one()
-    if data.first_name is not None:
-        patient.first_name = check_name(data.first_name, "firstName")
-    if data.last_name is not None:
-        patient.last_name = check_name(data.last_name, "lastName")
-    patient.date_of_birth = born
-    patient.registration_status = RegistrationStatus.COMPLETED
-    patient.registered_at = now
-    link.used_at = now
-    await ctx.session.flush()
-    ctx.audit(
-        COMPLETE_REGISTRATION,
-        AuditOutcome.ALLOWED,
-        resource_type="Patient",
-        resource_id=patient.id,
-        medspa_id=patient.medspa_id,
-        detail={"registrationLinkId": str(link.id)},
-    )
-
 
 # --- CSV import ---------------------------------------------------------------------------
-
-MAX_IMPORT_ROWS = 5_000
-MAX_IMPORT_BYTES = 1_000_000
-# Header names, compared without case, spaces, dashes or underscores.
-IMPORT_COLUMNS = {
-    "firstname": "first_name",
-    "lastname": "last_name",
-    "email": "email",
-    "phone": "phone",
-    "dateofbirth": "date_of_birth",
-    "dob": "date_of_birth",
-}
-EXPECTED_HEADER = "first_name, last_name, email, phone, date_of_birth (optional)"
-
-
-class ImportOutcome(enum.StrEnum):
-    CREATED = "CREATED"
-    REJECTED = "REJECTED"
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    row_number: int  # the record's row in the file, the header being row 1
-    outcome: ImportOutcome
-    reasons: tuple[Problem, ...] = ()
-    patient: Patient | None = None
-
-
-@dataclass
-class ImportReport:
-    rows: list[ImportRow] = field(default_factory=list)
-
-    @property
-    def created(self) -> int:
-        return sum(1 for r in self.rows if r.outcome is ImportOutcome.CREATED)
-
-    @property
-    def rejected(self) -> int:
-        return len(self.rows) - self.created
-
-
-def _too_large(message: str) -> DomainError:
-    return DomainError(Problem("IMPORT_TOO_LARGE", message, "csv"))
-
-
-def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
-    """The header's column keys and the non-blank records, or a VALIDATION error."""
-    if len(content.encode()) > MAX_IMPORT_BYTES:
-        raise _too_large(f"The file is larger than {MAX_IMPORT_BYTES:,} bytes; split it.")
-    try:
-        records = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
-    except csv.Error as exc:
-        raise invalid("csv", f"Not a readable CSV file: {exc}.") from exc
-    if not records or not any(v.strip() for v in records[0]):
-        raise invalid("csv", f"The first row must name the columns: {EXPECTED_HEADER}.")
-    keys = [re.sub(r"[\s_\-]", "", h).lower() for h in records[0]]
-    unknown = [h for h, k in zip(records[0], keys, strict=True) if k not in IMPORT_COLUMNS]
-    columns = [IMPORT_COLUMNS.get(k, "") for k in keys]
-    if unknown:
-        raise invalid("csv", f"Unknown column(s) {', '.join(unknown)}; expected {EXPECTED_HEADER}.")
-    if len(set(columns)) != len(columns):
-        raise invalid("csv", "A column is named twice.")
-    if not {"first_name", "last_name"} <= set(columns) or not {"email", "phone"} & set(columns):
-        raise invalid("csv", f"Columns needed: {EXPECTED_HEADER}, with email or phone.")
-    body = records[1:]
-    if len(body) > MAX_IMPORT_ROWS:
-        raise _too_large(f"At most {MAX_IMPORT_ROWS:,} rows per import; split the file.")
-    return columns, body
-
-
-def _parse_date(value: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise invalid("dateOfBirth", "Write the date as YYYY-MM-DD.") from exc
-
-
-def _check_row(values: dict[str, str]) -> tuple[PatientInput | None, list[Problem]]:
-    """Every problem of one row (not only the first), or its clean input."""
-    problems: list[Problem] = []
-
-    def attempt(check: Callable[[], T]) -> T | None:
-        try:
-            return check()
-        except DomainError as exc:
-            problems.extend(exc.problems)
-            return None
-
-    first = attempt(lambda: check_name(values.get("first_name", ""), "firstName"))
-    last = attempt(lambda: check_name(values.get("last_name", ""), "lastName"))
-    email = attempt(lambda: normalise_email(values.get("email")))
-    phone = attempt(lambda: normalise_phone(values.get("phone")))
-    born = attempt(lambda: check_date_of_birth(_parse_date(values.get("date_of_birth", ""))))
-    has_contact = bool((values.get("email") or "").strip() or (values.get("phone") or "").strip())
-    if not has_contact:
-        problems.append(Problem("VALIDATION", "Give an email address or a phone number.", "email"))
-    if problems or first is None or last is None:
-        return None, problems
-    return PatientInput(first, last, email, phone, born), problems
-
-
-async def import_patients(ctx: Context, *, content: str) -> ImportReport:
-    """Create the good rows of a CSV of contacts, each in its own savepoint; report every row.
-
-    Medspa admins only: patient.create at TENANT scope, into the active medspa."""
-    grant = ctx.authorize(Action.PATIENT_CREATE, resource_type="Patient")
-    medspa_id = ctx.principal.medspa_id
-    if grant.scope is not Scope.TENANT or medspa_id is None:
-        ctx.audit(
-            Action.PATIENT_CREATE.value,
-            AuditOutcome.DENIED,
-            resource_type="Patient",
-            detail={"reason": "import needs patient.create at TENANT scope", "import": True},
-        )
-        raise forbidden("Importing patients is for medspa admins.")
-    columns, body = _read_csv(content)
-    report = ImportReport()
-    checked: list[tuple[int, PatientInput | None, list[Problem]]] = []
-    for number, record in enumerate(body, start=2):
-        if not any(v.strip() for v in record):
-            continue  # blank lines are not rows
-        if len(record) != len(columns):
-            problem = Problem(
-                "VALIDATION", f"Expected {len(columns)} fields, found {len(record)}.", None
-            )
-            checked.append((number, None, [problem]))
-            continue
-        data, problems = _check_row(dict(zip(columns, record, strict=True)))
-        checked.append((number, data, problems))
-    existing_emails, existing_phones = await _existing_contacts(
-        ctx, medspa_id=medspa_id, rows=[d for _, d, _ in checked if d is not None]
-    )
-    first_row_of: dict[tuple[str, str], int] = {}  # contact -> row that created it
-    for number, data, problems in checked:
-        if data is None:
-            report.rows.append(ImportRow(number, ImportOutcome.REJECTED, tuple(problems)))
-            continue
-        contacts = [("email", data.email.lower())] if data.email else []
-        contacts += [("phone", data.phone)] if data.phone else []
-        for kind, value in contacts:
-            if (kind, value) in first_row_of:
-                problems.append(
-                    Problem(
-                        "DUPLICATE_IN_FILE",
-                        f"Same {kind} as row {first_row_of[(kind, value)]}.",
-                        kind,
-                    )
-                )
-            elif value in (existing_emails if kind == "email" else existing_phones):
-                problems.append(
-                    Problem("PATIENT_EXISTS", f"A patient with this {kind} already exists.", kind)
-                )
-        if not problems:
-            try:
-                created = await insert_patient(
-                    ctx, medspa_id=medspa_id, data=data, source=PatientSource.STAFF
-                )
-            except DomainError as exc:  # a concurrent insert won the unique index
-                problems.extend(exc.problems)
-            else:
-                for contact in contacts:
-                    first_row_of[contact] = number
-                report.rows.append(ImportRow(number, ImportOutcome.CREATED, patient=created))
-                continue
-        report.rows.append(ImportRow(number, ImportOutcome.REJECTED, tuple(problems)))
-    ctx.audit(
-        Action.PATIENT_CREATE.value,
-        AuditOutcome.ALLOWED,
-        resource_type="Patient",
-        medspa_id=medspa_id,
-        detail={
-            "import": {"rows": len(report.rows), "created": report.created},
-            "patientIds": [str(r.patient.id) for r in report.rows if r.patient is not None],
-        },
-    )
-    return report
-
-
-async def _existing_contacts(
-    ctx: Context, *, medspa_id: uuid.UUID, rows: Sequence[PatientInput]
-) -> tuple[set[str], set[str]]:
-    """The (lower-case) emails and phones of `rows` the medspa's patients already have."""
-    emails = {r.email.lower() for r in rows if r.email}
-    phones = {r.phone for r in rows if r.phone}
-    if not emails and not phones:
-        return set(), set()
-    found = await ctx.session.execute(
-        select(func.lower(Patient.email), Patient.phone).where(
-            Patient.medspa_id == medspa_id,
-            or_(func.lower(Patient.email).in_(sorted(emails)), Patient.phone.in_(sorted(phones))),
-        )
-    )
-    taken_emails: set[str] = set()
-    taken_phones: set[str] = set()
-    for email, phone in found:
-        if email in emails:
-            taken_emails.add(email)
-        if phone in phones:
-            taken_phones.add(phone)
-    return taken_emails, taken_phones

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy.orm import aliased
 
 from api.authz.actions import Action
 from api.authz.principal import Principal
-from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, invalid, not_found
+from api.authz.scopes import Anchor, register
+from api.errors import DomainError, DomainErrorCode, Problem, invalid, not_found
 from api.resolvers import provider as provider_resolvers
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
@@ -22,6 +23,7 @@ from db.models import (
     Coverage,
     Medspa,
     OooAffectedProvider,
+    OutOfOffice,
     Pcc,
     PccAssignment,
     PccKind,
@@ -70,10 +72,26 @@ def _pccs_of_medspa(principal: Principal) -> ColumnElement[bool]:
 
 
 def _own_pcc(principal: Principal) -> ColumnElement[bool]:
-    return Pcc.id == principal.pcc_id if principal.pcc_id else false()
+    """A PCC's own profile, and the profiles of the PCCs whose absences it covers: the
+    covering PCC needs the absent one's name, time zone and working hours (DESIGN §3)."""
+    if principal.pcc_id is None:
+        return false()
+    # Aliased: the clause also sits in queries over `coverage` itself, which must not
+    # correlate into this subquery.
+    ooo, coverage = aliased(OutOfOffice), aliased(Coverage)
+    stands_in_for = (
+        select(ooo.pcc_id)
+        .join(coverage, coverage.ooo_id == ooo.id)
+        .where(coverage.covering_pcc_id == principal.pcc_id)
+    )
+    return or_(Pcc.id == principal.pcc_id, Pcc.id.in_(stands_in_for))
 
 
-ANCHOR = Anchor(medspa=None, own=_own_pcc, tenant=_pccs_of_medspa)
+ANCHOR = register(
+    Pcc,
+    Anchor(medspa=None, own=_own_pcc, tenant=_pccs_of_medspa),
+    read=Action.PCC_READ,
+)
 SORT = SortKey((Pcc.created_at, Pcc.id), ("created_at", "id"))
 
 ASSIGNMENT_ANCHOR = Anchor(medspa=PccAssignment.medspa_id, provider=PccAssignment.provider_id)
@@ -128,7 +146,9 @@ async def pccs_by_provider(
         await ctx.session.execute(
             select(Provider.id, Pcc)
             .join(Pcc, Pcc.designated_medspa_id == Provider.medspa_id)
-            .where(Provider.id.in_(provider_ids), visible)
+            .join(Medspa, Medspa.id == Provider.medspa_id)
+            # A designated PCC works there only while the medspa has the PCC service.
+            .where(Provider.id.in_(provider_ids), Medspa.pcc_service.is_(True), visible)
         )
     ).all()
     for provider_id, pcc in designated:
@@ -166,7 +186,6 @@ async def assign_pcc(
     starts_at: datetime | None,
     ends_at: datetime | None,
 ) -> PccAssignment:
-    ctx.authorize(Action.PCC_ASSIGNMENT_MANAGE, resource_type="Provider", resource_id=provider_id)
     pcc = await ctx.session.get(Pcc, pcc_id) if pcc_id else None
     provider = (
         (
@@ -187,8 +206,16 @@ async def assign_pcc(
     if not medspa.uses_portrait_ehr:
         raise DomainError(
             Problem(
-                "PCC_NOT_ELIGIBLE",
+                DomainErrorCode.PCC_NOT_ELIGIBLE,
                 "This medspa does not use Portrait's EHR, so it cannot be given a PCC.",
+                "providerId",
+            )
+        )
+    if not medspa.pcc_service:
+        raise DomainError(
+            Problem(
+                DomainErrorCode.PCC_NOT_ELIGIBLE,
+                "This medspa's PCC service is off; the platform turns it on first.",
                 "providerId",
             )
         )
@@ -209,7 +236,11 @@ async def assign_pcc(
     ).first()
     if overlapping is not None:
         raise DomainError(
-            Problem("ALREADY_ASSIGNED", "This PCC is already assigned to the provider.", "pccId")
+            Problem(
+                DomainErrorCode.ALREADY_ASSIGNED,
+                "This PCC is already assigned to the provider.",
+                "pccId",
+            )
         )
     assignment = PccAssignment(
         id=uuid.uuid4(),
@@ -235,9 +266,6 @@ async def assign_pcc(
 async def end_assignment(
     ctx: Context, *, assignment_id: uuid.UUID | None, ends_at: datetime | None
 ) -> PccAssignment:
-    ctx.authorize(
-        Action.PCC_ASSIGNMENT_MANAGE, resource_type="PccAssignment", resource_id=assignment_id
-    )
     assignment = await ctx.session.get(PccAssignment, assignment_id) if assignment_id else None
     if assignment is None:
         raise not_found("Assignment not found.")
@@ -257,3 +285,69 @@ async def end_assignment(
         detail={"operation": "end", "endsAt": end.isoformat()},
     )
     return assignment
+
+
+async def change_pcc_kind(
+    ctx: Context,
+    *,
+    pcc_id: uuid.UUID | None,
+    kind: PccKind,
+    designated_medspa_id: uuid.UUID | None,
+) -> Pcc:
+    """Move a PCC between VIRTUAL and DESIGNATED (platform admins), e.g. the upgrade to an
+    in-office PCC.
+
+    DESIGNATED: the PCC sits in one medspa that has Portrait's EHR and the PCC service on; its
+    assignments end now (it works for every provider of that medspa instead), and so does the
+    coverage it holds, since only virtual PCCs cover. VIRTUAL: it leaves its medspa and works
+    for the providers it is assigned from then on. Its reach follows at once (computed per
+    request from the new kind).
+    """
+    from api.resolvers.coverage_window import end_coverage_by_pcc
+    from api.resolvers.medspa import end_pcc_assignments
+
+    pcc = await ctx.find(Pcc, pcc_id, Action.PCC_CHANGE_KIND, for_update=True)
+    was = (pcc.kind, pcc.designated_medspa_id)
+    now = datetime.now(UTC)
+    if kind is PccKind.VIRTUAL:
+        if designated_medspa_id is not None:
+            raise invalid("designatedMedspaId", "A virtual PCC sits in no medspa.")
+        if pcc.kind is PccKind.VIRTUAL:
+            raise invalid("kind", "This PCC is already virtual.")
+        pcc.kind, pcc.designated_medspa_id = PccKind.VIRTUAL, None
+    else:
+        if designated_medspa_id is None:
+            raise invalid("designatedMedspaId", "Name the medspa a designated PCC sits in.")
+        medspa = await ctx.session.get(Medspa, designated_medspa_id)
+        if medspa is None:
+            raise invalid("designatedMedspaId", "No such medspa.")
+        if pcc.kind is PccKind.DESIGNATED and pcc.designated_medspa_id == medspa.id:
+            raise invalid("designatedMedspaId", "This PCC already sits in that medspa.")
+        if not medspa.uses_portrait_ehr or not medspa.pcc_service:
+            raise DomainError(
+                Problem(
+                    DomainErrorCode.PCC_NOT_ELIGIBLE,
+                    f"{medspa.name} has no PCC service (it needs Portrait's EHR and the"
+                    " service turned on).",
+                    "designatedMedspaId",
+                )
+            )
+        await end_pcc_assignments(ctx.session, pcc_id=pcc.id, now=now)
+        await end_coverage_by_pcc(ctx, pcc_id=pcc.id, now=now)
+        pcc.kind, pcc.designated_medspa_id = PccKind.DESIGNATED, medspa.id
+    await ctx.session.flush()
+    ctx.audit(
+        Action.PCC_CHANGE_KIND.value,
+        AuditOutcome.ALLOWED,
+        resource_type="Pcc",
+        resource_id=pcc.id,
+        medspa_id=pcc.designated_medspa_id or was[1],
+        detail={
+            "from": {"kind": was[0].value, "medspaId": str(was[1]) if was[1] else None},
+            "to": {
+                "kind": pcc.kind.value,
+                "medspaId": str(pcc.designated_medspa_id) if pcc.designated_medspa_id else None,
+            },
+        },
+    )
+    return pcc

@@ -3,10 +3,9 @@
 How an anonymous request reaches one tenant (RLS, DESIGN §6.3). An anonymous principal has no
 medspa in `app.medspa_ids`, so RLS shows it nothing. `reach_public_location(slug)` runs one
 statement that
-  1. calls `app_public_booking_medspa(slug)` (migration 0002): the only code that turns the
-     transaction-local `app.public` on, which lets the `public_booking` policy on `location`
-     show active locations that have a booking slug, reads that slug's medspa, and turns
-     `app.public` off again before it returns; an inactive or unknown slug gives NULL;
+  1. calls `app_public_booking_medspa(slug)` (migration 0006), which reads the slug's medspa
+     from the global `booking_slug` look-up (readable by anyone: slugs are public); an
+     inactive or unknown slug gives NULL;
   2. adds that one medspa to `app.medspa_ids` for the rest of the transaction.
 From then on RLS keeps every other tenant out, and the scope clauses keep this tenant's
 private rows out: this module reads only with the PUBLIC anchors (active location with a slug,
@@ -16,34 +15,34 @@ An authenticated caller previewing the page gets the same public view; adding th
 its RLS set does not widen its scopes (TENANT/OWN/ASSIGNED never name another medspa).
 
 `publicBookAppointment` finds or creates the patient by email or phone in that medspa, books
-through the same checks and constraint as staff booking, is rate-limited per client address,
-and answers only with the booking it made (never patient data).
+through the same checks and constraint as staff booking, is rate-limited per client address
+(api.http.budget, one count across processes), and answers only with the booking it made
+(never patient data).
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, select, text
+from sqlalchemy import ColumnElement, func, select
 
 from api.authz.actions import Action
 from api.authz.scopes import Anchor
-from api.errors import DomainError, Problem, invalid
+from api.errors import DomainError, DomainErrorCode, Problem, invalid
 from api.resolvers import appointment_type as type_resolvers
 from api.resolvers import location as location_resolvers
 from api.resolvers import provider as provider_resolvers
-from api.resolvers.appointment import (
+from api.resolvers.appointment_booking import (
     Booked,
     book_plan,
     check_idempotency_key,
     find_replay,
     plan_booking,
 )
+from api.resolvers.checkout import DepositPayment
 from api.resolvers.patient import PatientInput, check_patient_input, find_by_contact, insert_patient
 from api.resolvers.scheduling import as_instant, check_range, require_scheduling, zone
 from api.resolvers.slots import MAX_SLOT_RANGE, Slot, bookable_provider_ids, compute_slots
@@ -63,8 +62,6 @@ from db.models import (
 if TYPE_CHECKING:
     from api.context import Context
 
-RATE_LIMITED = "RATE_LIMITED"
-
 
 def _public(anchor: Anchor) -> ColumnElement[bool]:
     assert anchor.public is not None, "the anchor defines its public rows"
@@ -76,20 +73,20 @@ PUBLIC_LOCATION = _public(location_resolvers.ANCHOR)
 PUBLIC_PROVIDER = provider_resolvers.PUBLIC_ROWS
 PUBLIC_TYPE = _public(type_resolvers.ANCHOR)
 
-_REACH = text(
-    "SELECT m, set_config('app.medspa_ids', array_append(app_medspa_ids(), m)::text, true)"
-    " FROM (SELECT app_public_booking_medspa(:slug) AS m) found WHERE m IS NOT NULL"
-)
-
 
 async def reach_public_location(ctx: Context, slug: str) -> Location | None:
     """The active location of `slug`, its medspa now reachable for this transaction."""
     clean = slug.strip().lower()
     if not clean or len(clean) > 63:
         return None
-    medspa_id = (await ctx.session.execute(_REACH, {"slug": clean})).scalar_one_or_none()
+    # The slug's medspa (a security-definer function answers it), then reachable by this
+    # transaction.
+    medspa_id = (
+        await ctx.session.execute(select(func.app_public_booking_medspa(clean)))
+    ).scalar_one_or_none()
     if medspa_id is None:
         return None
+    await ctx.reach_tenants((medspa_id,))
     location: Location | None = (
         await ctx.session.execute(
             select(Location).where(
@@ -211,37 +208,6 @@ async def public_slots(
 # --- booking ------------------------------------------------------------------------------
 
 
-class RateLimiter:
-    """A sliding one-minute window per client address, in process memory.
-
-    Per process, so N server processes allow N times the rate; a shared store (Redis) would
-    make it global. Bounded: the least recently seen addresses are forgotten first.
-    """
-
-    def __init__(self, max_addresses: int = 10_000) -> None:
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._max_addresses = max_addresses
-
-    def allow(self, address: str, *, per_minute: int) -> bool:
-        now = time.monotonic()
-        hits = self._hits.pop(address, None) or deque()
-        while hits and now - hits[0] >= 60:
-            hits.popleft()
-        allowed = len(hits) < per_minute
-        if allowed:
-            hits.append(now)
-        self._hits[address] = hits
-        while len(self._hits) > self._max_addresses:
-            self._hits.popitem(last=False)
-        return allowed
-
-    def reset(self) -> None:
-        self._hits.clear()
-
-
-LIMITER = RateLimiter()
-
-
 @dataclass(frozen=True)
 class PublicBookingInput:
     booking_slug: str
@@ -250,6 +216,7 @@ class PublicBookingInput:
     starts_at: datetime
     patient: PatientInput
     idempotency_key: str | None
+    deposit_payment: DepositPayment | None = None
 
 
 @dataclass(frozen=True)
@@ -262,17 +229,21 @@ class PublicBooking:
 
 async def public_book_appointment(ctx: Context, *, data: PublicBookingInput) -> PublicBooking:
     address = ctx.client_address or "unknown"
-    if not LIMITER.allow(address, per_minute=ctx.settings.public_booking_rate_per_minute):
+    if ctx.budgets is not None and not await ctx.budgets.allow_booking(address):
         raise DomainError(
-            Problem(RATE_LIMITED, "Too many booking attempts; try again in a minute.")
+            Problem(
+                DomainErrorCode.RATE_LIMITED, "Too many booking attempts; try again in a minute."
+            )
         )
     location = await reach_public_location(ctx, data.booking_slug)
     if location is None:
-        raise invalid("bookingSlug", "No bookable location has this link.", code="NOT_FOUND")
+        raise invalid(
+            "bookingSlug", "No bookable location has this link.", code=DomainErrorCode.NOT_FOUND
+        )
     await require_scheduling(ctx, location.medspa_id)
     appointment_type = await _public_type(ctx, location, data.appointment_type_id)
     if appointment_type is None:
-        raise invalid("appointmentTypeId", "Not bookable here.", code="NOT_FOUND")
+        raise invalid("appointmentTypeId", "Not bookable here.", code=DomainErrorCode.NOT_FOUND)
     provider = None
     if data.provider_id is not None:
         provider = (
@@ -285,7 +256,7 @@ async def public_book_appointment(ctx: Context, *, data: PublicBookingInput) -> 
             )
         ).scalar_one_or_none()
     if provider is None:
-        raise invalid("providerId", "Not bookable here.", code="NOT_FOUND")
+        raise invalid("providerId", "Not bookable here.", code=DomainErrorCode.NOT_FOUND)
     key = check_idempotency_key(data.idempotency_key)
     contact = check_patient_input(data.patient)
     patient = await find_by_contact(
@@ -311,10 +282,15 @@ async def public_book_appointment(ctx: Context, *, data: PublicBookingInput) -> 
             starts_at=data.starts_at,
         )
         booked = await book_plan(
-            ctx, plan=plan, patient=patient, source=BookingSource.PUBLIC, idempotency_key=key
+            ctx,
+            plan=plan,
+            patient=patient,
+            source=BookingSource.PUBLIC,
+            idempotency_key=key,
+            deposit_payment=data.deposit_payment,
         )
     ctx.audit(
-        Action.APPOINTMENT_BOOK.value,
+        Action.APPOINTMENT_BOOK_PUBLIC.value,
         AuditOutcome.ALLOWED,
         resource_type="Appointment",
         resource_id=booked.appointment.id,

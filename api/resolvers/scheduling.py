@@ -1,35 +1,60 @@
-"""What every scheduling use case shares: the LEGACY gate, object look-ups, time input rules.
+"""What every scheduling use case shares: the LEGACY gate and the time input rules.
 
 - LEGACY medspas keep their calendar in Acuity (DESIGN §2): their scheduling-settings writes
   and bookings answer `FEATURE_UNAVAILABLE` in the payload; reads still work.
-- `find_for_action` is "invisible equals absent" for writes: a row outside the read scope is
-  NOT_FOUND, a visible row outside the action's scope is FORBIDDEN; both are audited.
-- Time inputs: an ISO date-time with an offset is an instant; one without is a wall-clock
-  time in the location's zone.
+- Time inputs (`as_instant`, the one rule): an ISO date-time with an offset is an instant; one
+  without is a wall-clock time in the location's zone, and refused where no zone applies.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists
+from sqlalchemy.orm import aliased
 
-from api.authz.actions import Action
+from api.authz.principal import Principal
 from api.authz.scopes import Anchor
-from api.errors import ApiError, DomainError, ErrorCode, Problem, forbidden, invalid, not_found
-from db.models import AuditOutcome, BusinessModel, Medspa, Provider
+from api.errors import (
+    ApiError,
+    DomainError,
+    DomainErrorCode,
+    ErrorCode,
+    Problem,
+    forbidden,
+    invalid,
+    not_found,
+)
+from db.models import BusinessModel, Medspa, Provider, ProviderLocation
 
 if TYPE_CHECKING:
     from api.context import Context
 
-FEATURE_UNAVAILABLE = "FEATURE_UNAVAILABLE"
 MAX_RANGE = timedelta(days=62)
 
+
 # Provider rows as the target of scheduling actions (book for, configure, set hours of).
-PROVIDER_TARGET = Anchor(medspa=Provider.medspa_id, provider=Provider.id)
+def provider_at_locations(principal: Principal) -> ColumnElement[bool]:
+    """A key limited to locations reaches the providers who work at one of them."""
+    # An alias, correlated to the provider only: the outer query may join provider_location.
+    works = aliased(ProviderLocation)
+    return (
+        exists()
+        .where(
+            works.medspa_id == Provider.medspa_id,
+            works.provider_id == Provider.id,
+            works.location_id.in_(sorted(principal.location_ids or ())),
+        )
+        .correlate_except(works)
+    )
+
+
+PROVIDER_TARGET = Anchor(
+    medspa=Provider.medspa_id, provider=Provider.id, location=provider_at_locations
+)
 
 
 async def require_scheduling(ctx: Context, medspa_id: uuid.UUID) -> Medspa:
@@ -40,49 +65,11 @@ async def require_scheduling(ctx: Context, medspa_id: uuid.UUID) -> Medspa:
     if medspa.business_model is BusinessModel.LEGACY:
         raise DomainError(
             Problem(
-                FEATURE_UNAVAILABLE,
+                DomainErrorCode.FEATURE_UNAVAILABLE,
                 "This medspa schedules in Acuity; scheduling in this API is not available.",
             )
         )
     return medspa
-
-
-async def find_for_action(
-    ctx: Context,
-    *,
-    model: Any,
-    row_id: uuid.UUID | None,
-    action: Action,
-    anchor: Anchor,
-    read_action: Action,
-    read_anchor: Anchor,
-    resource_type: str,
-) -> Any:
-    """The row `row_id` of `model` on which the principal may `action`, or an audited error."""
-    row = None
-    allowed = False
-    if row_id is not None:
-        found = (
-            await ctx.session.execute(
-                select(model, ctx.scope(action, anchor).label("allowed")).where(
-                    model.id == row_id, ctx.scope(read_action, read_anchor)
-                )
-            )
-        ).first()
-        if found is not None:
-            row, allowed = found[0], bool(found[1])
-    if row is None or not allowed:
-        ctx.audit(
-            action.value,
-            AuditOutcome.DENIED,
-            resource_type=resource_type,
-            resource_id=row_id,
-            detail={"reason": "not found or outside scope" if row is None else "outside scope"},
-        )
-        if row is None:
-            raise not_found(f"{resource_type} not found.")
-        raise forbidden(f"You are not allowed to {action.value} this {resource_type}.")
-    return row
 
 
 def tenant_of(ctx: Context) -> uuid.UUID:
@@ -107,9 +94,16 @@ def check_time_zone(name: str, field: str = "timeZone") -> str:
     return name
 
 
-def as_instant(value: datetime, tz: ZoneInfo) -> datetime:
-    """An aware UTC instant; a naive value is a wall-clock time in `tz`."""
+def as_instant(value: datetime, tz: ZoneInfo | None = None, *, field: str = "from") -> datetime:
+    """The one rule for time inputs: a value with an offset is an instant; a naive value is a
+    wall-clock time in `tz` (the location's zone), and refused where no zone reads it (the
+    calendar spans locations)."""
     if value.tzinfo is None:
+        if tz is None:
+            raise ApiError(
+                ErrorCode.BAD_USER_INPUT,
+                f"`{field}` needs a UTC offset (e.g. 2026-03-09T00:00Z).",
+            )
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
 

@@ -59,7 +59,6 @@ class SettingsChanges:
 async def update_scheduling_settings(
     ctx: Context, *, changes: SettingsChanges
 ) -> SchedulingSettings:
-    ctx.authorize(Action.MEDSPA_UPDATE_SETTINGS, resource_type="SchedulingSettings")
     medspa_id = tenant_of(ctx)
     await require_scheduling(ctx, medspa_id)
     row = (

@@ -1,7 +1,6 @@
-"""Services: Portrait's library (platform admins) and each medspa's catalogue (its admins).
+"""Services: each medspa's catalogue (its admins). Portrait's library lives in
+`service_library`, consents and care messages in `service_document`.
 
-- Library rows belong to no medspa; `service_library.manage` (platform admins) writes them,
-  and every edit reaches the services imported from it, except their price.
 - A medspa imports library services (only the price is then the medspa's to edit; anything
   else is `LIBRARY_FIELD_LOCKED`), activates and deactivates them, and on LAUNCH/FLEX creates
   custom groups, services, consents and care messages (LEGACY: `FEATURE_UNAVAILABLE`).
@@ -18,48 +17,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, select, true, update
+from sqlalchemy import delete, exists, func, select
 
-from api.authz.actions import Action, Scope
-from api.authz.scopes import Anchor
-from api.errors import ApiError, DomainError, ErrorCode, Problem, invalid, not_found
-from api.resolvers import appointment_type as appointment_type_resolvers
+from api.authz.actions import Action
+from api.authz.scopes import Anchor, register
+from api.errors import DomainError, DomainErrorCode, Problem, invalid, not_found
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
-from api.resolvers.scheduling import FEATURE_UNAVAILABLE, find_for_action, require_scheduling
+from api.resolvers.scheduling import require_scheduling
 from db.models import (
     AppointmentType,
     AppointmentTypeService,
     AuditOutcome,
     BusinessModel,
-    LibraryService,
-    LibraryServiceGroup,
     Medspa,
     Service,
     ServiceDocument,
-    ServiceDocumentKind,
     ServiceDocumentRequirement,
     ServiceGroup,
 )
-from db.seed.services import import_into, library_documents
 
 if TYPE_CHECKING:
     from api.context import Context
 
-LIBRARY_FIELD_LOCKED = "LIBRARY_FIELD_LOCKED"
-SERVICE_INACTIVE = "SERVICE_INACTIVE"
 
-ANCHOR = Anchor(medspa=Service.medspa_id, public=Service.active.is_(True))
+ANCHOR = register(
+    Service,
+    Anchor(medspa=Service.medspa_id, public=Service.active.is_(True)),
+    read=Action.SERVICE_READ,
+)
 GROUP_ANCHOR = Anchor(
     medspa=ServiceGroup.medspa_id,
     public=exists().where(Service.group_id == ServiceGroup.id, Service.active.is_(True)),
 )
-DOCUMENT_ANCHOR = Anchor(medspa=ServiceDocument.medspa_id)
-SORT = SortKey((Service.name, Service.id), ("name", "id"))
-DOCUMENT_SORT = SortKey(
-    (ServiceDocument.title, ServiceDocument.version, ServiceDocument.id),
-    ("title", "version", "id"),
+DOCUMENT_ANCHOR = register(
+    ServiceDocument,
+    Anchor(medspa=ServiceDocument.medspa_id),
+    read=Action.SERVICE_READ,
 )
+SORT = SortKey((Service.name, Service.id), ("name", "id"))
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -71,27 +67,6 @@ async def services_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Servic
 
 async def groups_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[ServiceGroup | None]:
     return await rows_by_ids(ctx, ServiceGroup, ids, ctx.scope(Action.SERVICE_READ, GROUP_ANCHOR))
-
-
-async def documents_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[ServiceDocument | None]:
-    clause = ctx.scope(Action.SERVICE_READ, DOCUMENT_ANCHOR)
-    return await rows_by_ids(ctx, ServiceDocument, ids, clause)
-
-
-def _reads_library(ctx: Context) -> bool:
-    """The library is Portrait's catalogue: any signed-in caller who reads services sees it."""
-    scope = ctx.principal.scope(Action.SERVICE_READ)
-    return (scope is not None and scope is not Scope.PUBLIC) or ctx.principal.permissions.allows(
-        Action.SERVICE_LIBRARY_MANAGE
-    )
-
-
-async def library_services_by_ids(
-    ctx: Context, ids: Sequence[uuid.UUID]
-) -> list[LibraryService | None]:
-    if not _reads_library(ctx):
-        return [None for _ in ids]
-    return await rows_by_ids(ctx, LibraryService, ids, true())
 
 
 async def services_by_group(ctx: Context, group_ids: Sequence[uuid.UUID]) -> list[list[Service]]:
@@ -106,26 +81,6 @@ async def services_by_group(ctx: Context, group_ids: Sequence[uuid.UUID]) -> lis
     for row in rows:
         grouped[row.group_id].append(row)
     return [grouped.get(i, []) for i in group_ids]
-
-
-async def documents_by_service(
-    ctx: Context, service_ids: Sequence[uuid.UUID]
-) -> list[list[ServiceDocument]]:
-    rows = (
-        await ctx.session.execute(
-            select(ServiceDocumentRequirement.service_id, ServiceDocument)
-            .join(ServiceDocument, ServiceDocument.id == ServiceDocumentRequirement.document_id)
-            .where(
-                ServiceDocumentRequirement.service_id.in_(service_ids),
-                ctx.scope(Action.SERVICE_READ, DOCUMENT_ANCHOR),
-            )
-            .order_by(ServiceDocument.kind, ServiceDocument.title, ServiceDocument.id)
-        )
-    ).all()
-    grouped: dict[uuid.UUID, list[ServiceDocument]] = defaultdict(list)
-    for service_id, document in rows:
-        grouped[service_id].append(document)
-    return [grouped.get(i, []) for i in service_ids]
 
 
 async def services_by_appointment_type(
@@ -146,24 +101,6 @@ async def services_by_appointment_type(
     for type_id, service in rows:
         grouped[type_id].append(service)
     return [grouped.get(i, []) for i in type_ids]
-
-
-async def library_services_by_group(
-    ctx: Context, group_ids: Sequence[uuid.UUID]
-) -> list[list[LibraryService]]:
-    if not _reads_library(ctx):
-        return [[] for _ in group_ids]
-    rows = (
-        await ctx.session.execute(
-            select(LibraryService)
-            .where(LibraryService.group_id.in_(group_ids))
-            .order_by(LibraryService.name, LibraryService.id)
-        )
-    ).scalars()
-    grouped: dict[uuid.UUID, list[LibraryService]] = defaultdict(list)
-    for row in rows:
-        grouped[row.group_id].append(row)
-    return [grouped.get(i, []) for i in group_ids]
 
 
 async def list_services(
@@ -194,41 +131,6 @@ async def list_groups(ctx: Context) -> list[ServiceGroup]:
     return list(rows.scalars())
 
 
-async def list_documents(
-    ctx: Context,
-    *,
-    kind: ServiceDocumentKind | None,
-    lineage_id: uuid.UUID | None,
-    first: int | None,
-    after: str | None,
-) -> Page[ServiceDocument]:
-    ctx.authorize(Action.SERVICE_READ)
-    stmt = select(ServiceDocument).where(ctx.scope(Action.SERVICE_READ, DOCUMENT_ANCHOR))
-    if kind is not None:
-        stmt = stmt.where(ServiceDocument.kind == kind)
-    if lineage_id is not None:
-        stmt = stmt.where(ServiceDocument.lineage_id == lineage_id)
-    return await paginate(ctx.session, stmt, sort=DOCUMENT_SORT, first=first, after=after)
-
-
-async def list_library(ctx: Context) -> list[LibraryServiceGroup]:
-    if not _reads_library(ctx):
-        # Route the refusal through the one audited check (anonymous: UNAUTHENTICATED).
-        if ctx.principal.scope(Action.SERVICE_READ) is Scope.PUBLIC:
-            ctx.audit(
-                Action.SERVICE_READ.value,
-                AuditOutcome.DENIED,
-                resource_type="LibraryService",
-                detail={"reason": "the library is for signed-in callers"},
-            )
-            raise ApiError(ErrorCode.UNAUTHENTICATED, "Authentication required.")
-        ctx.authorize(Action.SERVICE_LIBRARY_MANAGE, resource_type="LibraryService")
-    rows = await ctx.session.execute(
-        select(LibraryServiceGroup).order_by(LibraryServiceGroup.name, LibraryServiceGroup.id)
-    )
-    return list(rows.scalars())
-
-
 # --- checks shared by the writes ----------------------------------------------------------
 
 
@@ -255,7 +157,11 @@ async def active_services(
     inactive = [r.name for r in rows if not r.active]
     if inactive:
         raise DomainError(
-            Problem(SERVICE_INACTIVE, f"Not active: {', '.join(sorted(inactive))}.", field)
+            Problem(
+                DomainErrorCode.SERVICE_INACTIVE,
+                f"Not active: {', '.join(sorted(inactive))}.",
+                field,
+            )
         )
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in service_ids if i is not None]
@@ -263,9 +169,6 @@ async def active_services(
 
 async def _manageable_medspa(ctx: Context, *, custom: bool) -> Medspa:
     """The active medspa of a `service.manage` write; custom catalogue needs LAUNCH/FLEX."""
-    ctx.authorize(
-        Action.SERVICE_MANAGE, resource_type="Medspa", resource_id=ctx.principal.medspa_id
-    )
     medspa = (
         await ctx.session.get(Medspa, ctx.principal.medspa_id) if ctx.principal.medspa_id else None
     )
@@ -280,24 +183,14 @@ def _require_custom(medspa: Medspa) -> None:
     if medspa.business_model is BusinessModel.LEGACY:
         raise DomainError(
             Problem(
-                FEATURE_UNAVAILABLE,
+                DomainErrorCode.FEATURE_UNAVAILABLE,
                 "LEGACY medspas offer Portrait library services only.",
             )
         )
 
 
 async def _find_service(ctx: Context, service_id: uuid.UUID | None) -> Service:
-    ctx.authorize(Action.SERVICE_MANAGE, resource_type="Service", resource_id=service_id)
-    row: Service = await find_for_action(
-        ctx,
-        model=Service,
-        row_id=service_id,
-        action=Action.SERVICE_MANAGE,
-        anchor=ANCHOR,
-        read_action=Action.SERVICE_READ,
-        read_anchor=ANCHOR,
-        resource_type="Service",
-    )
+    row: Service = await ctx.find(Service, service_id, Action.SERVICE_MANAGE)
     return row
 
 
@@ -327,7 +220,9 @@ async def _name_free(
         )
     ).first()
     if taken is not None:
-        raise DomainError(Problem("NAME_TAKEN", "A service with that name exists.", "name"))
+        raise DomainError(
+            Problem(DomainErrorCode.NAME_TAKEN, "A service with that name exists.", "name")
+        )
 
 
 async def _group_of(
@@ -402,51 +297,6 @@ def _audit(ctx: Context, action: Action, row: Any, resource_type: str, **detail:
 # --- medspa catalogue writes --------------------------------------------------------------
 
 
-async def import_library_services(
-    ctx: Context, *, library_service_ids: Sequence[uuid.UUID | None]
-) -> list[Service]:
-    medspa = await _manageable_medspa(ctx, custom=False)
-    if not library_service_ids or any(i is None for i in library_service_ids):
-        raise invalid("libraryServiceIds", "Choose library services to import.")
-    ids = [i for i in library_service_ids if i is not None]
-    library = {
-        r.id: r
-        for r in (
-            await ctx.session.execute(select(LibraryService).where(LibraryService.id.in_(ids)))
-        ).scalars()
-    }
-    if len(library) != len(set(ids)):
-        raise invalid("libraryServiceIds", "Unknown library service.")
-    already = (
-        (
-            await ctx.session.execute(
-                select(Service.name).where(
-                    Service.medspa_id == medspa.id, Service.library_service_id.in_(ids)
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if already:
-        raise DomainError(
-            Problem(
-                "ALREADY_IMPORTED",
-                f"Already in the catalogue: {', '.join(sorted(already))}.",
-                "libraryServiceIds",
-            )
-        )
-    for row in library.values():
-        await _name_free(ctx, medspa_id=medspa.id, name=row.name, own_id=None)
-    services = [
-        await import_into(ctx.session, medspa_id=medspa.id, library=library[i], active=False)
-        for i in dict.fromkeys(ids)
-    ]
-    for service in services:
-        _audit(ctx, Action.SERVICE_MANAGE, service, "Service", operation="import")
-    return services
-
-
 @dataclass(frozen=True)
 class ServiceChanges:
     """Fields to set; None leaves a field as it is."""
@@ -473,7 +323,7 @@ async def update_service(
     if service.imported:
         locked = [
             Problem(
-                LIBRARY_FIELD_LOCKED,
+                DomainErrorCode.LIBRARY_FIELD_LOCKED,
                 "Library services follow Portrait's library; only the price is yours to set.",
                 graphql_name,
             )
@@ -535,7 +385,9 @@ async def create_service_group(ctx: Context, *, name: str) -> ServiceGroup:
         )
     ).first()
     if taken is not None:
-        raise DomainError(Problem("NAME_TAKEN", "A group with that name exists.", "name"))
+        raise DomainError(
+            Problem(DomainErrorCode.NAME_TAKEN, "A group with that name exists.", "name")
+        )
     group = ServiceGroup(id=uuid.uuid4(), medspa_id=medspa.id, name=clean)
     ctx.session.add(group)
     await ctx.session.flush()
@@ -578,144 +430,6 @@ async def create_service(ctx: Context, *, data: NewService) -> Service:
     return service
 
 
-def _check_document(title: str, body: str) -> tuple[str, str]:
-    clean_title = _clean_name(title, "title", 200)
-    clean_body = body.strip()
-    if not clean_body or len(clean_body) > 50_000:
-        raise invalid("body", "1 to 50,000 characters.")
-    return clean_title, clean_body
-
-
-async def create_document(
-    ctx: Context, *, kind: ServiceDocumentKind, title: str, body: str
-) -> ServiceDocument:
-    medspa = await _manageable_medspa(ctx, custom=True)
-    clean_title, clean_body = _check_document(title, body)
-    document_id = uuid.uuid4()
-    document = ServiceDocument(
-        id=document_id,
-        medspa_id=medspa.id,
-        lineage_id=document_id,
-        version=1,
-        kind=kind,
-        title=clean_title,
-        body=clean_body,
-        created_by_user_id=ctx.principal.actor_user_id,
-    )
-    ctx.session.add(document)
-    await ctx.session.flush()
-    await ctx.session.refresh(document)
-    _audit(ctx, Action.SERVICE_MANAGE, document, "ServiceDocument", operation="create_document")
-    return document
-
-
-async def revise_document(
-    ctx: Context,
-    *,
-    document_id: uuid.UUID | None,
-    title: str,
-    body: str,
-    apply_to_services: bool,
-) -> ServiceDocument:
-    """A new version of the document's lineage; the old version stays as it was."""
-    ctx.authorize(Action.SERVICE_MANAGE, resource_type="ServiceDocument", resource_id=document_id)
-    previous: ServiceDocument = await find_for_action(
-        ctx,
-        model=ServiceDocument,
-        row_id=document_id,
-        action=Action.SERVICE_MANAGE,
-        anchor=DOCUMENT_ANCHOR,
-        read_action=Action.SERVICE_READ,
-        read_anchor=DOCUMENT_ANCHOR,
-        resource_type="ServiceDocument",
-    )
-    if previous.library_service_id is not None:
-        raise DomainError(
-            Problem(LIBRARY_FIELD_LOCKED, "Library documents follow Portrait's library.", "id")
-        )
-    medspa = await ctx.session.get(Medspa, previous.medspa_id)
-    assert medspa is not None
-    _require_custom(medspa)
-    clean_title, clean_body = _check_document(title, body)
-    latest = (
-        await ctx.session.execute(
-            select(func.max(ServiceDocument.version)).where(
-                ServiceDocument.medspa_id == previous.medspa_id,
-                ServiceDocument.lineage_id == previous.lineage_id,
-            )
-        )
-    ).scalar_one()
-    document = ServiceDocument(
-        id=uuid.uuid4(),
-        medspa_id=previous.medspa_id,
-        lineage_id=previous.lineage_id,
-        version=int(latest) + 1,
-        kind=previous.kind,
-        title=clean_title,
-        body=clean_body,
-        created_by_user_id=ctx.principal.actor_user_id,
-    )
-    ctx.session.add(document)
-    await ctx.session.flush()
-    if apply_to_services:
-        # Requirements are rows of (service, version): moving a service to the new version
-        # replaces its row (the app role never rewrites one in place).
-        older = select(ServiceDocument.id).where(
-            ServiceDocument.medspa_id == previous.medspa_id,
-            ServiceDocument.lineage_id == previous.lineage_id,
-            ServiceDocument.id != document.id,
-        )
-        moved = (
-            (
-                await ctx.session.execute(
-                    delete(ServiceDocumentRequirement)
-                    .where(ServiceDocumentRequirement.document_id.in_(older))
-                    .returning(ServiceDocumentRequirement.service_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        ctx.session.add_all(
-            ServiceDocumentRequirement(
-                medspa_id=previous.medspa_id, service_id=service_id, document_id=document.id
-            )
-            for service_id in moved
-        )
-        await ctx.session.flush()
-    await ctx.session.refresh(document)
-    _audit(
-        ctx,
-        Action.SERVICE_MANAGE,
-        document,
-        "ServiceDocument",
-        operation="revise_document",
-        version=document.version,
-    )
-    return document
-
-
-async def set_service_documents(
-    ctx: Context, *, service_id: uuid.UUID | None, document_ids: Sequence[uuid.UUID | None]
-) -> Service:
-    service = await _find_service(ctx, service_id)
-    if service.imported:
-        raise DomainError(
-            Problem(
-                LIBRARY_FIELD_LOCKED,
-                "Library services require the library's documents.",
-                "documentIds",
-            )
-        )
-    medspa = await ctx.session.get(Medspa, service.medspa_id)
-    assert medspa is not None
-    _require_custom(medspa)
-    documents = await _documents_of(ctx, medspa_id=service.medspa_id, document_ids=document_ids)
-    await _require_documents(ctx, service=service, documents=documents)
-    _audit(ctx, Action.SERVICE_MANAGE, service, "Service", operation="set_documents")
-    return service
-
-
 async def set_appointment_type_services(
     ctx: Context,
     *,
@@ -723,20 +437,8 @@ async def set_appointment_type_services(
     service_ids: Sequence[uuid.UUID | None],
 ) -> AppointmentType:
     """The services an appointment type delivers (active ones only); may be none."""
-    ctx.authorize(
-        Action.APPOINTMENT_TYPE_MANAGE,
-        resource_type="AppointmentType",
-        resource_id=appointment_type_id,
-    )
-    row: AppointmentType = await find_for_action(
-        ctx,
-        model=AppointmentType,
-        row_id=appointment_type_id,
-        action=Action.APPOINTMENT_TYPE_MANAGE,
-        anchor=appointment_type_resolvers.ANCHOR,
-        read_action=Action.APPOINTMENT_TYPE_READ,
-        read_anchor=appointment_type_resolvers.ANCHOR,
-        resource_type="AppointmentType",
+    row: AppointmentType = await ctx.find(
+        AppointmentType, appointment_type_id, Action.APPOINTMENT_TYPE_MANAGE
     )
     await require_scheduling(ctx, row.medspa_id)
     services = (
@@ -766,228 +468,3 @@ async def set_appointment_type_services(
 
 
 # --- library writes (platform admins) -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LibraryDocumentData:
-    title: str
-    body: str
-
-
-@dataclass(frozen=True)
-class LibraryChanges:
-    name: str | None = None
-    description: str | None = None
-    default_price_cents: int | None = None
-    standing_orders: str | None = None
-    consents: Sequence[LibraryDocumentData] | None = None
-    care_messages: Sequence[LibraryDocumentData] | None = None
-
-
-def _documents_json(docs: Sequence[LibraryDocumentData], field: str) -> list[dict[str, str]]:
-    out = []
-    for d in docs:
-        try:
-            title, body = _check_document(d.title, d.body)
-        except DomainError as exc:
-            raise invalid(field, exc.problems[0].message) from exc
-        out.append({"title": title, "body": body})
-    return out
-
-
-async def create_library_group(
-    ctx: Context, *, name: str, description: str | None
-) -> LibraryServiceGroup:
-    ctx.authorize(Action.SERVICE_LIBRARY_MANAGE, resource_type="LibraryServiceGroup")
-    clean = _clean_name(name)
-    taken = (
-        await ctx.session.execute(
-            select(LibraryServiceGroup.id).where(
-                func.lower(LibraryServiceGroup.name) == clean.lower()
-            )
-        )
-    ).first()
-    if taken is not None:
-        raise DomainError(Problem("NAME_TAKEN", "A library group with that name exists.", "name"))
-    group = LibraryServiceGroup(
-        id=uuid.uuid4(), name=clean, description=(description or "").strip() or None
-    )
-    ctx.session.add(group)
-    await ctx.session.flush()
-    await ctx.session.refresh(group)
-    _audit(ctx, Action.SERVICE_LIBRARY_MANAGE, group, "LibraryServiceGroup", operation="create")
-    return group
-
-
-async def create_library_service(
-    ctx: Context, *, group_id: uuid.UUID | None, changes: LibraryChanges
-) -> LibraryService:
-    ctx.authorize(Action.SERVICE_LIBRARY_MANAGE, resource_type="LibraryService")
-    group = await ctx.session.get(LibraryServiceGroup, group_id) if group_id else None
-    if group is None:
-        raise invalid("groupId", "Unknown library group.")
-    if changes.name is None or changes.default_price_cents is None:
-        raise invalid("name", "A name and a default price are required.")
-    name = _clean_name(changes.name)
-    await _library_name_free(ctx, name=name, own_id=None)
-    row = LibraryService(
-        id=uuid.uuid4(),
-        group_id=group.id,
-        name=name,
-        description=(changes.description or "").strip() or None,
-        default_price_cents=_check_price(changes.default_price_cents),
-        standing_orders=(changes.standing_orders or "").strip() or None,
-        consents=_documents_json(changes.consents or (), "consents"),
-        care_messages=_documents_json(changes.care_messages or (), "careMessages"),
-        version=1,
-    )
-    ctx.session.add(row)
-    await ctx.session.flush()
-    await ctx.session.refresh(row)
-    _audit(ctx, Action.SERVICE_LIBRARY_MANAGE, row, "LibraryService", operation="create")
-    return row
-
-
-async def _library_name_free(ctx: Context, *, name: str, own_id: uuid.UUID | None) -> None:
-    taken = (
-        await ctx.session.execute(
-            select(LibraryService.id).where(
-                func.lower(LibraryService.name) == name.lower(),
-                *([LibraryService.id != own_id] if own_id else []),
-            )
-        )
-    ).first()
-    if taken is not None:
-        raise DomainError(Problem("NAME_TAKEN", "A library service with that name exists.", "name"))
-
-
-async def update_library_service(
-    ctx: Context, *, library_service_id: uuid.UUID | None, changes: LibraryChanges
-) -> LibraryService:
-    """Edit the library; every imported copy follows, keeping its medspa's price."""
-    ctx.authorize(
-        Action.SERVICE_LIBRARY_MANAGE,
-        resource_type="LibraryService",
-        resource_id=library_service_id,
-    )
-    row = await ctx.session.get(LibraryService, library_service_id) if library_service_id else None
-    if row is None:
-        raise not_found("Library service not found.")
-    if changes.name is not None:
-        name = _clean_name(changes.name)
-        await _library_name_free(ctx, name=name, own_id=row.id)
-        clash = (
-            (
-                await ctx.session.execute(
-                    select(Medspa.name)
-                    .join(Service, Service.medspa_id == Medspa.id)
-                    .where(
-                        func.lower(Service.name) == name.lower(),
-                        Service.library_service_id.is_distinct_from(row.id),
-                        Service.medspa_id.in_(
-                            select(Service.medspa_id).where(Service.library_service_id == row.id)
-                        ),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if clash:
-            raise DomainError(
-                Problem(
-                    "NAME_TAKEN",
-                    f"Importing medspas already have a service of that name: {', '.join(clash)}.",
-                    "name",
-                )
-            )
-        row.name = name
-    if changes.description is not None:
-        row.description = changes.description.strip() or None
-    if changes.standing_orders is not None:
-        row.standing_orders = changes.standing_orders.strip() or None
-    if changes.default_price_cents is not None:
-        row.default_price_cents = _check_price(changes.default_price_cents)
-    documents_changed = changes.consents is not None or changes.care_messages is not None
-    if changes.consents is not None:
-        row.consents = _documents_json(changes.consents, "consents")
-    if changes.care_messages is not None:
-        row.care_messages = _documents_json(changes.care_messages, "careMessages")
-    row.version += 1
-    row.updated_at = func.now()
-    await ctx.session.flush()
-    # The imported copies follow; their price (the medspa's) is left alone.
-    await ctx.session.execute(
-        update(Service)
-        .where(Service.library_service_id == row.id)
-        .values(
-            name=row.name,
-            description=row.description,
-            standing_orders=row.standing_orders,
-            library_version=row.version,
-            updated_at=func.now(),
-        )
-    )
-    if documents_changed:
-        await _propagate_documents(ctx, row)
-    await ctx.session.refresh(row)
-    _audit(
-        ctx,
-        Action.SERVICE_LIBRARY_MANAGE,
-        row,
-        "LibraryService",
-        operation="update",
-        version=row.version,
-    )
-    return row
-
-
-async def _propagate_documents(ctx: Context, row: LibraryService) -> None:
-    """Each importing medspa gets new versions of the library's documents; old ones stay."""
-    imported = list(
-        (
-            await ctx.session.execute(select(Service).where(Service.library_service_id == row.id))
-        ).scalars()
-    )
-    for service in imported:
-        current = list(
-            (
-                await ctx.session.execute(
-                    select(ServiceDocument)
-                    .join(
-                        ServiceDocumentRequirement,
-                        ServiceDocumentRequirement.document_id == ServiceDocument.id,
-                    )
-                    .where(ServiceDocumentRequirement.service_id == service.id)
-                    .order_by(ServiceDocument.created_at, ServiceDocument.title)
-                )
-            ).scalars()
-        )
-        by_kind: dict[ServiceDocumentKind, list[ServiceDocument]] = defaultdict(list)
-        for d in current:
-            by_kind[d.kind].append(d)
-        documents: list[ServiceDocument] = []
-        position: dict[ServiceDocumentKind, int] = defaultdict(int)
-        for kind, title, body in library_documents(row):
-            index = position[kind]
-            position[kind] += 1
-            previous = by_kind[kind][index] if index < len(by_kind[kind]) else None
-            if previous is not None and (previous.title, previous.body) == (title, body):
-                documents.append(previous)
-                continue
-            document_id = uuid.uuid4()
-            document = ServiceDocument(
-                id=document_id,
-                medspa_id=service.medspa_id,
-                lineage_id=previous.lineage_id if previous else document_id,
-                version=previous.version + 1 if previous else 1,
-                kind=kind,
-                title=title,
-                body=body,
-                library_service_id=row.id,
-                created_by_user_id=ctx.principal.actor_user_id,
-            )
-            ctx.session.add(document)
-            documents.append(document)
-        await ctx.session.flush()
-        await _require_documents(ctx, service=service, documents=documents)

@@ -17,6 +17,7 @@ from api.resolvers import (
     chart,
     coverage,
     gfe,
+    inventory,
     location,
     masquerade,
     medspa,
@@ -30,6 +31,7 @@ from db.models import (
     Appointment,
     AppointmentType,
     GfeRequest,
+    InventoryOrder,
     Location,
     MasqueradeSession,
     Medspa,
@@ -61,6 +63,7 @@ RESOURCE_ANCHORS: dict[str, tuple[Any, Anchor]] = {
     "ServiceDocument": (ServiceDocument, service.DOCUMENT_ANCHOR),
     "GfeRequest": (GfeRequest, gfe.REQUEST_ANCHOR),
     "ServiceVisit": (ServiceVisit, chart.ANCHOR),
+    "InventoryOrder": (InventoryOrder, inventory.ORDER_ANCHOR),
 }
 
 

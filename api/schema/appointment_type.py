@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, Self
 
 import strawberry
 from strawberry import Private
 
+from api.authz.actions import Action
 from api.context import Context
+from api.ids import decode_id_of, decode_ids_of
+from api.resolvers import appointment_type as appointment_types
+from api.schema.location import Location
 from api.schema.node import Node, encode_global_id, node_type
-from api.schema.payload import UserError
-from api.schema.types import Location
+from api.schema.payload import Payload
 from db import models
 
 Info = strawberry.Info[Context, None]
@@ -86,9 +90,12 @@ class AppointmentTypeInput:
 
 
 @strawberry.type
-class AppointmentTypePayload:
+class AppointmentTypePayload(Payload):
     appointment_type: AppointmentType | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(appointment_type=AppointmentType.from_row(result))
 
 
 async def _fetch_appointment_type(ctx: Context, id_: uuid.UUID) -> AppointmentType | None:
@@ -97,3 +104,67 @@ async def _fetch_appointment_type(ctx: Context, id_: uuid.UUID) -> AppointmentTy
 
 
 node_type("AppointmentType", _fetch_appointment_type)
+
+
+def _type_changes(data: AppointmentTypeInput) -> appointment_types.AppointmentTypeChanges:
+    return appointment_types.AppointmentTypeChanges(
+        name=data.name,
+        description=data.description,
+        duration_minutes=data.duration_minutes,
+        price_cents=data.price_cents,
+        buffer_before_minutes=data.buffer_before_minutes,
+        buffer_after_minutes=data.buffer_after_minutes,
+        deposit_cents=data.deposit_cents,
+        cancellation_fee_cents=data.cancellation_fee_cents,
+        clear_deposit=data.clear_deposit,
+        clear_cancellation_fee=data.clear_cancellation_fee,
+        location_ids=decode_ids_of(data.location_ids, "Location"),
+    )
+
+
+@strawberry.type
+class AppointmentTypeMutation:
+    @strawberry.mutation
+    async def create_appointment_type(
+        self, info: Info, input: AppointmentTypeInput
+    ) -> AppointmentTypePayload:
+        return await AppointmentTypePayload.run(
+            info,
+            Action.APPOINTMENT_TYPE_MANAGE,
+            lambda: appointment_types.create_appointment_type(
+                info.context, changes=_type_changes(input)
+            ),
+        )
+
+    @strawberry.mutation
+    async def update_appointment_type(
+        self, info: Info, id: strawberry.ID, input: AppointmentTypeInput
+    ) -> AppointmentTypePayload:
+        return await AppointmentTypePayload.run(
+            info,
+            Action.APPOINTMENT_TYPE_MANAGE,
+            lambda: appointment_types.update_appointment_type(
+                info.context,
+                type_id=decode_id_of(id, "AppointmentType"),
+                changes=_type_changes(input),
+            ),
+        )
+
+    @strawberry.mutation(description="Activate or deactivate, archive or unarchive a type.")
+    async def set_appointment_type_state(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        active: bool | None = None,
+        archived: bool | None = None,
+    ) -> AppointmentTypePayload:
+        return await AppointmentTypePayload.run(
+            info,
+            Action.APPOINTMENT_TYPE_MANAGE,
+            lambda: appointment_types.set_appointment_type_state(
+                info.context,
+                type_id=decode_id_of(id, "AppointmentType"),
+                active=active,
+                archived=archived,
+            ),
+        )

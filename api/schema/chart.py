@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import Private
 
+from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
 from api.resolvers import chart
 from api.schema.connection import Connection
 from api.schema.node import Node, encode_global_id, node_type
-from api.schema.payload import UserError, run_mutation
+from api.schema.payload import Payload
 from api.schema.service import Service, _ids
 from db import models
 
 if TYPE_CHECKING:
     from api.schema.appointment import Appointment
     from api.schema.patient import Patient
-    from api.schema.types import Provider
+    from api.schema.provider import Provider
 
 Info = strawberry.Info[Context, None]
 LazyAppointment = Annotated["Appointment", strawberry.lazy("api.schema.appointment")]
 LazyPatient = Annotated["Patient", strawberry.lazy("api.schema.patient")]
-LazyProvider = Annotated["Provider", strawberry.lazy("api.schema.types")]
+LazyProvider = Annotated["Provider", strawberry.lazy("api.schema.provider")]
 
 ServiceVisitStatus = strawberry.enum(models.ServiceVisitStatus)
 
@@ -64,7 +65,7 @@ class ServiceVisit(Node):
 
     @strawberry.field
     async def provider(self, info: Info) -> LazyProvider | None:
-        from api.schema.types import Provider
+        from api.schema.provider import Provider
 
         row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
         return Provider.from_row(row) if row else None
@@ -80,9 +81,12 @@ class ServiceVisit(Node):
 
 
 @strawberry.type
-class ServiceVisitPayload:
+class ServiceVisitPayload(Payload):
     service_visit: ServiceVisit | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(service_visit=ServiceVisit.from_row(result))
 
 
 @strawberry.type
@@ -117,9 +121,9 @@ class ChartMutation:
         appointment_id: strawberry.ID | None = None,
         notes: str | None = None,
     ) -> ServiceVisitPayload:
-        result = await run_mutation(
-            info.context,
-            "chart.write",
+        return await ServiceVisitPayload.run(
+            info,
+            Action.CHART_WRITE,
             lambda: chart.open_visit(
                 info.context,
                 patient_id=decode_id_of(patient_id, "Patient"),
@@ -130,9 +134,6 @@ class ChartMutation:
                 notes=notes,
             ),
         )
-        if isinstance(result, list):
-            return ServiceVisitPayload(errors=result)
-        return ServiceVisitPayload(service_visit=ServiceVisit.from_row(result))
 
     @strawberry.mutation(description="Change an open visit's services performed or notes.")
     async def update_service_visit(
@@ -142,9 +143,9 @@ class ChartMutation:
         service_ids: list[strawberry.ID] | None = None,
         notes: str | None = None,
     ) -> ServiceVisitPayload:
-        result = await run_mutation(
-            info.context,
-            "chart.write",
+        return await ServiceVisitPayload.run(
+            info,
+            Action.CHART_WRITE,
             lambda: chart.update_visit(
                 info.context,
                 visit_id=decode_id_of(id, "ServiceVisit"),
@@ -152,20 +153,14 @@ class ChartMutation:
                 notes=notes,
             ),
         )
-        if isinstance(result, list):
-            return ServiceVisitPayload(errors=result)
-        return ServiceVisitPayload(service_visit=ServiceVisit.from_row(result))
 
     @strawberry.mutation(description="Close a visit (it needs at least one service performed).")
     async def close_service_visit(self, info: Info, id: strawberry.ID) -> ServiceVisitPayload:
-        result = await run_mutation(
-            info.context,
-            "chart.write",
+        return await ServiceVisitPayload.run(
+            info,
+            Action.CHART_WRITE,
             lambda: chart.close_visit(info.context, visit_id=decode_id_of(id, "ServiceVisit")),
         )
-        if isinstance(result, list):
-            return ServiceVisitPayload(errors=result)
-        return ServiceVisitPayload(service_visit=ServiceVisit.from_row(result))
 
 
 async def _fetch_visit(ctx: Context, id_: uuid.UUID) -> ServiceVisit | None:

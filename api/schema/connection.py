@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
 from api.resolvers.pagination import Page
 
 NodeT = TypeVar("NodeT")
+
+# The optional lower bound of a connection over a time range (`from` is a Python keyword).
+FromArgument = Annotated[datetime | None, strawberry.argument(name="from")]
 
 
 @strawberry.type

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import Private
@@ -16,19 +16,19 @@ from api.resolvers import gfe
 from api.schema.connection import Connection
 from api.schema.enums import GfeRouting
 from api.schema.node import Node, encode_global_id, node_type
-from api.schema.payload import UserError, run_mutation
+from api.schema.payload import Payload
 from api.schema.service import Service, _ids
 from db import models
 
 if TYPE_CHECKING:
     from api.schema.appointment import Appointment
     from api.schema.patient import Patient
-    from api.schema.types import Provider
+    from api.schema.provider import Provider
 
 Info = strawberry.Info[Context, None]
 LazyAppointment = Annotated["Appointment", strawberry.lazy("api.schema.appointment")]
 LazyPatient = Annotated["Patient", strawberry.lazy("api.schema.patient")]
-LazyProvider = Annotated["Provider", strawberry.lazy("api.schema.types")]
+LazyProvider = Annotated["Provider", strawberry.lazy("api.schema.provider")]
 
 GfeDestination = strawberry.enum(models.GfeDestination)
 GfeRequestStatus = strawberry.enum(models.GfeRequestStatus)
@@ -79,6 +79,10 @@ class GfeRequest(Node):
     urgent_fee_applies: bool
     status: GfeRequestStatus  # type: ignore[valid-type]
     created_at: datetime
+    resolved_at: datetime | None = strawberry.field(
+        description="When it was cleared, declined or cancelled."
+    )
+    decline_reason: str | None = strawberry.field(description="Why the clinician declined.")
     row: Private[models.GfeRequest]
 
     @classmethod
@@ -91,6 +95,8 @@ class GfeRequest(Node):
             urgent_fee_applies=row.urgent_fee_applies,
             status=row.status,
             created_at=row.created_at,
+            resolved_at=row.resolved_at,
+            decline_reason=row.decline_reason,
             row=row,
         )
 
@@ -103,6 +109,61 @@ class GfeRequest(Node):
         ids = await info.context.loaders.services.service_ids_by_request.load(self.row.id)
         rows = await info.context.loaders.services.service_by_id.load_many(ids)
         return [Service.from_row(r) for r in rows if r is not None]
+
+
+@strawberry.type(description="A service a routed request asks to clear.")
+class RequestedService:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(
+    description="A GFE request routed to a clearing side (Portrait's medical team or a"
+    " medspa's clearing partner), as that side sees it: who the patient is, what to clear."
+)
+class RoutedGfeRequest:
+    id: strawberry.ID = strawberry.field(description="The request's GfeRequest id.")
+    medspa_name: str
+    destination: GfeDestination  # type: ignore[valid-type]
+    urgent: bool = strawberry.field(description="Urgent: to be cleared first (urgent-exam fee).")
+    status: GfeRequestStatus  # type: ignore[valid-type]
+    created_at: datetime
+    resolved_at: datetime | None
+    decline_reason: str | None
+    patient_first_name: str
+    patient_last_name: str
+    patient_date_of_birth: date | None
+    services: list[RequestedService]
+
+    @classmethod
+    def of(cls, routed: gfe.RoutedRequest) -> RoutedGfeRequest:
+        row = routed.request
+        return cls(
+            id=encode_global_id("GfeRequest", row.id),
+            medspa_name=routed.medspa_name,
+            destination=row.destination,
+            urgent=row.urgent,
+            status=row.status,
+            created_at=row.created_at,
+            resolved_at=row.resolved_at,
+            decline_reason=row.decline_reason,
+            patient_first_name=routed.patient_first_name,
+            patient_last_name=routed.patient_last_name,
+            patient_date_of_birth=routed.patient_date_of_birth,
+            services=[
+                RequestedService(id=encode_global_id("Service", i), name=n)
+                for i, n in routed.services
+            ],
+        )
+
+
+@strawberry.input(description="A service the clinician clears, with indications and expiry.")
+class ClearedServiceInput:
+    service_id: strawberry.ID
+    indications: list[str]
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="Default: a year from now; at most two years."
+    )
 
 
 @strawberry.type(description="A patient cleared for one service, until it expires.")
@@ -142,7 +203,7 @@ class Clearance:
 
     @strawberry.field(description="The medspa's provider who signed (SELF clearances).")
     async def signed_by(self, info: Info) -> LazyProvider | None:
-        from api.schema.types import Provider
+        from api.schema.provider import Provider
 
         if self.row.signed_by_provider_id is None:
             return None
@@ -158,21 +219,40 @@ class Todo:
 
 
 @strawberry.type
-class GfeSettingsPayload:
+class GfeSettingsPayload(Payload):
     settings: GfeSettings | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(settings=GfeSettings.of(*result))
 
 
 @strawberry.type
-class GfeRequestPayload:
+class GfeRequestPayload(Payload):
     request: GfeRequest | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(request=GfeRequest.from_row(result))
 
 
 @strawberry.type
-class ClearPatientPayload:
+class RecordGfeResultPayload(Payload):
+    request_id: strawberry.ID | None = None
+    status: GfeRequestStatus | None = None  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(request_id=encode_global_id("GfeRequest", result.id), status=result.status)
+
+
+@strawberry.type
+class ClearPatientPayload(Payload):
     clearances: list[Clearance] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(clearances=[Clearance.from_row(r) for r in result])
 
 
 def _appointments(rows: list[models.Appointment]) -> list[Appointment]:
@@ -202,6 +282,23 @@ class GfeQuery:
     ) -> Connection[GfeRequest]:
         page = await gfe.list_requests(info.context, status=status, first=first, after=after)
         return Connection.from_page(page, GfeRequest.from_row)
+
+    @strawberry.field(
+        description="The GFE requests routed to you to clear (Portrait's medical team, or a"
+        " clearing partner key with gfe:clear), oldest first; `urgent` filters the urgent ones."
+    )
+    async def routed_gfe_requests(
+        self,
+        info: Info,
+        status: GfeRequestStatus | None = None,  # type: ignore[valid-type]
+        urgent: bool | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[RoutedGfeRequest]:
+        page = await gfe.list_routed(
+            info.context, status=status, urgent=urgent, first=first, after=after
+        )
+        return Connection.from_page(page, RoutedGfeRequest.of)
 
     @strawberry.field(description="A patient's clearances, newest first (patient.read).")
     async def clearances(
@@ -239,9 +336,9 @@ class GfeMutation:
         clearing_provider_name: str | None = None,
         clearing_provider_email: str | None = None,
     ) -> GfeSettingsPayload:
-        result = await run_mutation(
-            info.context,
-            "medspa.update_settings",
+        return await GfeSettingsPayload.run(
+            info,
+            Action.MEDSPA_UPDATE_SETTINGS,
             lambda: gfe.update_routing(
                 info.context,
                 routing=routing,
@@ -249,9 +346,6 @@ class GfeMutation:
                 clearing_provider_email=clearing_provider_email,
             ),
         )
-        if isinstance(result, list):
-            return GfeSettingsPayload(errors=result)
-        return GfeSettingsPayload(settings=GfeSettings.of(*result))
 
     @strawberry.mutation(description="Request a GFE for a patient, routed by the medspa.")
     async def request_gfe(
@@ -261,9 +355,9 @@ class GfeMutation:
         service_ids: list[strawberry.ID],
         urgent: bool = False,
     ) -> GfeRequestPayload:
-        result = await run_mutation(
-            info.context,
-            "gfe.request",
+        return await GfeRequestPayload.run(
+            info,
+            Action.GFE_REQUEST,
             lambda: gfe.request_gfe(
                 info.context,
                 patient_id=decode_id_of(patient_id, "Patient"),
@@ -271,9 +365,6 @@ class GfeMutation:
                 urgent=urgent,
             ),
         )
-        if isinstance(result, list):
-            return GfeRequestPayload(errors=result)
-        return GfeRequestPayload(request=GfeRequest.from_row(result))
 
     @strawberry.mutation(
         description="Approve services for a patient and sign (a licensed provider, routing"
@@ -302,10 +393,53 @@ class GfeMutation:
                 )
             )
 
-        result = await run_mutation(info.context, "gfe.self_clear", use_case)
-        if isinstance(result, list):
-            return ClearPatientPayload(errors=result)
-        return ClearPatientPayload(clearances=[Clearance.from_row(r) for r in result])
+        return await ClearPatientPayload.run(
+            info,
+            Action.GFE_SELF_CLEAR,
+            use_case,
+        )
+
+    @strawberry.mutation(
+        description="Record the clearing side's result of a routed GFE request: the services"
+        " cleared (with indications and expiry), or a decline with its reason."
+    )
+    async def record_gfe_result(
+        self,
+        info: Info,
+        request_id: strawberry.ID,
+        signer_name: str,
+        cleared: list[ClearedServiceInput] | None = None,
+        decline_reason: str | None = None,
+    ) -> RecordGfeResultPayload:
+        services = [
+            gfe.ClearedService(
+                service_id=decode_id_of(c.service_id, "Service"),
+                indications=c.indications,
+                expires_at=c.expires_at,
+            )
+            for c in cleared or []
+        ]
+        return await RecordGfeResultPayload.run(
+            info,
+            Action.GFE_CLEAR,
+            lambda: gfe.record_result(
+                info.context,
+                request_id=decode_id_of(request_id, "GfeRequest"),
+                cleared=services,
+                decline_reason=decline_reason,
+                signer_name=signer_name,
+            ),
+        )
+
+    @strawberry.mutation(description="Withdraw a pending GFE request (the medspa's side).")
+    async def cancel_gfe_request(self, info: Info, request_id: strawberry.ID) -> GfeRequestPayload:
+        return await GfeRequestPayload.run(
+            info,
+            Action.GFE_CANCEL,
+            lambda: gfe.cancel_request(
+                info.context, request_id=decode_id_of(request_id, "GfeRequest")
+            ),
+        )
 
 
 async def _fetch_request(ctx: Context, id_: object) -> GfeRequest | None:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, Self
 
 import strawberry
 from strawberry import Private
 
+from api.authz.actions import Action
 from api.context import Context
+from api.ids import decode_id_of
+from api.resolvers import masquerade
+from api.schema.connection import Connection
 from api.schema.node import Node, encode_global_id
-from api.schema.payload import UserError
-from api.schema.types import Provider, User
+from api.schema.payload import Payload
+from api.schema.provider import Provider
+from api.schema.user import User
 from db import models
 
 Info = strawberry.Info[Context, None]
@@ -59,15 +65,70 @@ class MasqueradeSession(Node):
 
 
 @strawberry.type
-class StartMasqueradePayload:
+class StartMasqueradePayload(Payload):
     session: MasqueradeSession | None = None
     token: str | None = strawberry.field(
         default=None, description="Bearer token for the session; shown once."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(session=MasqueradeSession.from_row(result.session), token=result.token)
 
 
 @strawberry.type
-class EndMasqueradePayload:
+class EndMasqueradePayload(Payload):
     session: MasqueradeSession | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(session=MasqueradeSession.from_row(result))
+
+
+@strawberry.type
+class MasqueradeQuery:
+    @strawberry.field
+    async def masquerade_sessions(
+        self,
+        info: Info,
+        active_only: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[MasqueradeSession]:
+        page = await masquerade.list_masquerade_sessions(
+            info.context, active_only=active_only, first=first, after=after
+        )
+        return Connection.from_page(page, MasqueradeSession.from_row)
+
+
+@strawberry.type
+class MasqueradeMutation:
+    @strawberry.mutation(description="Act as one of your providers (an audited, expiring session).")
+    async def start_masquerade(
+        self,
+        info: Info,
+        provider_id: strawberry.ID,
+        reason: str | None = None,
+        minutes: int | None = None,
+    ) -> StartMasqueradePayload:
+        return await StartMasqueradePayload.run(
+            info,
+            Action.MASQUERADE_START,
+            lambda: masquerade.start_masquerade(
+                info.context,
+                provider_id=decode_id_of(provider_id, "Provider"),
+                reason=reason,
+                minutes=minutes,
+            ),
+        )
+
+    @strawberry.mutation(description="End the current masquerade, or one you started.")
+    async def end_masquerade(
+        self, info: Info, session_id: strawberry.ID | None = None
+    ) -> EndMasqueradePayload:
+        sid = decode_id_of(session_id, "MasqueradeSession") if session_id else None
+        return await EndMasqueradePayload.run(
+            info,
+            Action.MASQUERADE_END,
+            lambda: masquerade.end_masquerade(info.context, session_id=sid),
+        )

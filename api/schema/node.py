@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 
+from api.context import Context
+from api.errors import ApiError, ErrorCode
 from api.ids import decode_global_id, decode_id_of, encode_global_id
 
-if TYPE_CHECKING:
-    from api.context import Context
+Info = strawberry.Info[Context, None]
 
 __all__ = ["Node", "decode_global_id", "decode_id_of", "encode_global_id", "node_type"]
 
@@ -43,3 +44,16 @@ async def resolve_node(ctx: Context, global_id: str) -> Any:
     if fetcher is None:
         return None
     return await fetcher(ctx, decoded[1])
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by global id; null when absent or out of scope.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info.context, id)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 100:
+            raise ApiError(ErrorCode.BAD_USER_INPUT, "At most 100 ids at once.")
+        return [await resolve_node(info.context, i) for i in ids]

@@ -3,43 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Self, cast
 
 import strawberry
 from strawberry import Private
 from strawberry.scalars import JSON
 
+from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
-from api.resolvers import coverage as coverage_resolvers
 from api.resolvers import medspa as medspa_resolvers
+from api.resolvers import onboarding as onboarding_resolvers
 from api.resolvers import pcc as pcc_resolvers
 from api.schema.connection import Connection
 from api.schema.enums import (
     BusinessModel,
-    Channel,
-    CoverageSource,
+    GfeRouting,
     IntegrationKind,
     IntegrationStatus,
-    OooKind,
-    OooReason,
     PccKind,
 )
 from api.schema.node import Node, encode_global_id, node_type
-from api.schema.payload import UserError, run_mutation
+from api.schema.onboarding import CreateMedspaPayload, FirstAdminInput
+from api.schema.payload import Payload
 from db import models
 
 if TYPE_CHECKING:
-    from api.schema.types import Medspa, Provider
+    from api.schema.medspa import Medspa
+    from api.schema.provider import Provider
 
 Info = strawberry.Info[Context, None]
-LazyProvider = Annotated["Provider", strawberry.lazy("api.schema.types")]
-LazyMedspa = Annotated["Medspa", strawberry.lazy("api.schema.types")]
+LazyProvider = Annotated["Provider", strawberry.lazy("api.schema.provider")]
+LazyMedspa = Annotated["Medspa", strawberry.lazy("api.schema.medspa")]
 
 
 async def _provider(info: Info, provider_id: uuid.UUID) -> LazyProvider | None:
-    from api.schema.types import Provider
+    from api.schema.provider import Provider
 
     row = await info.context.loaders.provider_by_id.load(provider_id)
     return Provider.from_row(row) if row else None
@@ -76,7 +76,7 @@ class Pcc(Node):
 
     @strawberry.field(description="The medspa a DESIGNATED PCC sits in.")
     async def designated_medspa(self, info: Info) -> LazyMedspa | None:
-        from api.schema.types import Medspa
+        from api.schema.medspa import Medspa
 
         if self.row.designated_medspa_id is None:
             return None
@@ -117,114 +117,6 @@ class PccAssignment(Node):
 
 
 @strawberry.type
-class ChannelAccessGrant:
-    channel: Channel
-    starts_at: datetime
-    ends_at: datetime
-    revoked_at: datetime | None
-    row: Private[models.ChannelAccessGrant]
-
-    @strawberry.field
-    async def provider(self, info: Info) -> LazyProvider | None:
-        return await _provider(info, self.row.provider_id)
-
-
-@strawberry.type(description="The one PCC covering an absence, for the absence's window.")
-class Coverage(Node):
-    source: CoverageSource
-    starts_at: datetime
-    ends_at: datetime
-    row: Private[models.Coverage]
-
-    @classmethod
-    def from_row(cls, row: models.Coverage) -> Coverage:
-        return cls(
-            id=encode_global_id("Coverage", row.id),
-            source=row.source,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            row=row,
-        )
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self.starts_at <= datetime.now(UTC) < self.ends_at
-
-    @strawberry.field(description="The covering PCC, with the hours shown beside the provider's.")
-    async def covering_pcc(self, info: Info) -> Pcc | None:
-        row = await info.context.loaders.pcc_by_id.load(self.row.covering_pcc_id)
-        return Pcc.from_row(row) if row else None
-
-    @strawberry.field
-    async def channel_grants(self, info: Info) -> list[ChannelAccessGrant]:
-        rows = await info.context.loaders.grants_by_coverage.load(self.row.id)
-        return [
-            ChannelAccessGrant(
-                channel=r.channel,
-                starts_at=r.starts_at,
-                ends_at=r.ends_at,
-                revoked_at=r.revoked_at,
-                row=r,
-            )
-            for r in rows
-        ]
-
-
-@strawberry.type
-class AffectedProvider:
-    covers_own_lines: bool
-    row: Private[models.OooAffectedProvider]
-
-    @strawberry.field
-    async def provider(self, info: Info) -> LazyProvider | None:
-        return await _provider(info, self.row.provider_id)
-
-
-@strawberry.type(description="A PCC's absence and the providers it affects.")
-class OutOfOffice(Node):
-    starts_at: datetime
-    ends_at: datetime
-    kind: OooKind
-    reason: OooReason
-    note: str | None
-    row: Private[models.OutOfOffice]
-
-    @classmethod
-    def from_row(cls, row: models.OutOfOffice) -> OutOfOffice:
-        return cls(
-            id=encode_global_id("OutOfOffice", row.id),
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            kind=row.kind,
-            reason=row.reason,
-            note=row.note,
-            row=row,
-        )
-
-    @strawberry.field
-    async def pcc(self, info: Info) -> Pcc | None:
-        row = await info.context.loaders.pcc_by_id.load(self.row.pcc_id)
-        return Pcc.from_row(row) if row else None
-
-    @strawberry.field
-    async def affected_providers(self, info: Info) -> list[AffectedProvider]:
-        rows = await info.context.loaders.affected_by_ooo.load(self.row.id)
-        return [AffectedProvider(covers_own_lines=r.covers_own_lines, row=r) for r in rows]
-
-    @strawberry.field
-    async def coverage(self, info: Info) -> Coverage | None:
-        row = await info.context.loaders.coverage_by_ooo.load(self.row.id)
-        return Coverage.from_row(row) if row else None
-
-
-@strawberry.type
-class PlatformHoliday:
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-
-
-@strawberry.type
 class MedspaIntegration:
     kind: IntegrationKind
     status: IntegrationStatus
@@ -238,46 +130,74 @@ class FeeLine:
     currency: str
     period: str
     starts_on: date
+    ends_on: date | None = strawberry.field(
+        default=None, description="The last day billed; null while the fee runs."
+    )
 
 
 # --- payloads ---------------------------------------------------------------------------------
 
 
 @strawberry.type
-class PccAssignmentPayload:
+class PccAssignmentPayload(Payload):
     assignment: PccAssignment | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(assignment=PccAssignment.from_row(result))
 
 
 @strawberry.type
-class OutOfOfficePayload:
-    out_of_office: OutOfOffice | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+class PccPayload(Payload):
+    pcc: Pcc | None = None
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(pcc=Pcc.from_row(result))
 
 
 @strawberry.type
-class CoveragePayload:
-    coverage: Coverage | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class PlatformHolidayPayload:
-    holiday: PlatformHoliday | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class TransitionPayload:
+class MedspaContractPayload(Payload):
     medspa: LazyMedspa | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        from api.schema.medspa import Medspa
+
+        return cls(medspa=Medspa.from_row(result))
+
+
+@strawberry.type
+class TransitionPayload(Payload):
+    medspa: LazyMedspa | None = None
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        from api.schema.medspa import Medspa
+
+        return cls(medspa=Medspa.from_row(result))
+
+
+@strawberry.input
+class CreateMedspaInput:
+    name: str
+    slug: str
+    business_model: BusinessModel
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. America/New_York.")
+    gfe_routing: GfeRouting | None = strawberry.field(
+        default=None, description="Defaults to PORTRAIT_CLEARING (the only one on LEGACY)."
+    )
+    uses_portrait_ehr: bool = True
+    pcc_service: bool = strawberry.field(
+        default=False,
+        description="On LAUNCH/FLEX the PCC service adds the 1,000 USD monthly fee line.",
+    )
+    first_admin: FirstAdminInput | None = strawberry.field(
+        default=None, description="Invite the medspa's first admin (issue 19)."
+    )
 
 
 # --- root fields ----------------------------------------------------------------------------
-
-
-def _holiday(row: models.PlatformHoliday) -> PlatformHoliday:
-    return PlatformHoliday(name=row.name, starts_at=row.starts_at, ends_at=row.ends_at)
 
 
 @strawberry.type
@@ -311,37 +231,6 @@ class PccQuery:
         )
         return Connection.from_page(page, PccAssignment.from_row)
 
-    @strawberry.field(description="Absences in the caller's coverage.read scope.")
-    async def out_of_office(
-        self,
-        info: Info,
-        pcc_id: strawberry.ID | None = None,
-        current_or_upcoming: bool = True,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[OutOfOffice]:
-        page = await coverage_resolvers.list_out_of_office(
-            info.context,
-            pcc_id=decode_id_of(pcc_id, "Pcc") if pcc_id else None,
-            current_or_upcoming=current_or_upcoming,
-            first=first,
-            after=after,
-        )
-        return Connection.from_page(page, OutOfOffice.from_row)
-
-    @strawberry.field(description="Absences a PCC could opt in to cover.")
-    async def open_coverage_requests(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[OutOfOffice]:
-        page = await coverage_resolvers.list_open_coverage_requests(
-            info.context, first=first, after=after
-        )
-        return Connection.from_page(page, OutOfOffice.from_row)
-
-    @strawberry.field
-    async def platform_holidays(self, info: Info) -> list[PlatformHoliday]:
-        return [_holiday(h) for h in await coverage_resolvers.list_holidays(info.context)]
-
 
 @strawberry.type
 class PccMutation:
@@ -354,9 +243,9 @@ class PccMutation:
         starts_at: datetime | None = None,
         ends_at: datetime | None = None,
     ) -> PccAssignmentPayload:
-        result = await run_mutation(
-            info.context,
-            "pcc_assignment.manage",
+        return await PccAssignmentPayload.run(
+            info,
+            Action.PCC_ASSIGNMENT_MANAGE,
             lambda: pcc_resolvers.assign_pcc(
                 info.context,
                 pcc_id=decode_id_of(pcc_id, "Pcc"),
@@ -365,128 +254,57 @@ class PccMutation:
                 ends_at=ends_at,
             ),
         )
-        if isinstance(result, list):
-            return PccAssignmentPayload(errors=result)
-        return PccAssignmentPayload(assignment=PccAssignment.from_row(result))
 
     @strawberry.mutation
     async def end_pcc_assignment(
         self, info: Info, assignment_id: strawberry.ID, ends_at: datetime | None = None
     ) -> PccAssignmentPayload:
-        result = await run_mutation(
-            info.context,
-            "pcc_assignment.manage",
+        return await PccAssignmentPayload.run(
+            info,
+            Action.PCC_ASSIGNMENT_MANAGE,
             lambda: pcc_resolvers.end_assignment(
                 info.context,
                 assignment_id=decode_id_of(assignment_id, "PccAssignment"),
                 ends_at=ends_at,
             ),
         )
-        if isinstance(result, list):
-            return PccAssignmentPayload(errors=result)
-        return PccAssignmentPayload(assignment=PccAssignment.from_row(result))
 
-    @strawberry.mutation(description="Report a PCC's absence (yourself, or any as a PCC manager).")
-    async def report_out_of_office(
-        self,
-        info: Info,
-        starts_at: datetime,
-        ends_at: datetime,
-        kind: OooKind,
-        reason: OooReason,
-        pcc_id: strawberry.ID | None = None,
-        note: str | None = None,
-    ) -> OutOfOfficePayload:
-        result = await run_mutation(
-            info.context,
-            "ooo.report",
-            lambda: coverage_resolvers.report_out_of_office(
+    @strawberry.mutation(description="Create a medspa (platform admins).")
+    async def create_medspa(self, info: Info, input: CreateMedspaInput) -> CreateMedspaPayload:
+        admin = input.first_admin
+        return await CreateMedspaPayload.run(
+            info,
+            Action.MEDSPA_CREATE,
+            lambda: onboarding_resolvers.create_medspa(
                 info.context,
-                pcc_id=decode_id_of(pcc_id, "Pcc") if pcc_id else None,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                kind=kind,
-                reason=reason,
-                note=note,
+                first_admin=onboarding_resolvers.FirstAdmin(
+                    email=admin.email,
+                    full_name=admin.full_name,
+                    also_provider=admin.also_provider,
+                    credentials=admin.credentials,
+                )
+                if admin
+                else None,
+                data=medspa_resolvers.NewMedspa(
+                    name=input.name,
+                    slug=input.slug,
+                    business_model=input.business_model,
+                    time_zone=input.time_zone,
+                    gfe_routing=input.gfe_routing,
+                    uses_portrait_ehr=input.uses_portrait_ehr,
+                    pcc_service=input.pcc_service,
+                ),
             ),
         )
-        if isinstance(result, list):
-            return OutOfOfficePayload(errors=result)
-        return OutOfOfficePayload(out_of_office=OutOfOffice.from_row(result))
-
-    @strawberry.mutation(description="Declare a platform holiday (Portrait closed, no coverage).")
-    async def create_platform_holiday(
-        self, info: Info, name: str, starts_at: datetime, ends_at: datetime
-    ) -> PlatformHolidayPayload:
-        result = await run_mutation(
-            info.context,
-            "platform_holiday.create",
-            lambda: coverage_resolvers.create_holiday(
-                info.context, name=name, starts_at=starts_at, ends_at=ends_at
-            ),
-        )
-        if isinstance(result, list):
-            return PlatformHolidayPayload(errors=result)
-        return PlatformHolidayPayload(holiday=_holiday(result))
-
-    @strawberry.mutation(description="Opt in to cover another PCC's full-day absence.")
-    async def offer_coverage(self, info: Info, ooo_id: strawberry.ID) -> CoveragePayload:
-        result = await run_mutation(
-            info.context,
-            "coverage.offer",
-            lambda: coverage_resolvers.offer_coverage(
-                info.context, ooo_id=decode_id_of(ooo_id, "OutOfOffice")
-            ),
-        )
-        if isinstance(result, list):
-            return CoveragePayload(errors=result)
-        return CoveragePayload(coverage=Coverage.from_row(result))
-
-    @strawberry.mutation(description="Name the PCC who covers an absence (PCC managers).")
-    async def assign_coverage(
-        self, info: Info, ooo_id: strawberry.ID, pcc_id: strawberry.ID
-    ) -> CoveragePayload:
-        result = await run_mutation(
-            info.context,
-            "coverage.assign",
-            lambda: coverage_resolvers.assign_coverage(
-                info.context,
-                ooo_id=decode_id_of(ooo_id, "OutOfOffice"),
-                pcc_id=decode_id_of(pcc_id, "Pcc"),
-            ),
-        )
-        if isinstance(result, list):
-            return CoveragePayload(errors=result)
-        return CoveragePayload(coverage=Coverage.from_row(result))
-
-    @strawberry.mutation(description="A provider covers their own lines during this absence.")
-    async def cover_own_lines(
-        self, info: Info, ooo_id: strawberry.ID, provider_id: strawberry.ID
-    ) -> OutOfOfficePayload:
-        async def use_case() -> models.OutOfOffice:
-            row = await coverage_resolvers.cover_own_lines(
-                info.context,
-                ooo_id=decode_id_of(ooo_id, "OutOfOffice"),
-                provider_id=decode_id_of(provider_id, "Provider"),
-            )
-            ooo = await info.context.session.get(models.OutOfOffice, row.ooo_id)
-            assert ooo is not None
-            return ooo
-
-        result = await run_mutation(info.context, "coverage.cover_own_lines", use_case)
-        if isinstance(result, list):
-            return OutOfOfficePayload(errors=result)
-        return OutOfOfficePayload(out_of_office=OutOfOffice.from_row(result))
 
     @strawberry.mutation(description="Move a LEGACY medspa to LAUNCH or FLEX (platform admins).")
     async def transition_business_model(
         self, info: Info, medspa_id: strawberry.ID, to: BusinessModel, keep_pcc: bool
     ) -> TransitionPayload:
-        from api.schema.types import Medspa
 
-        result = await run_mutation(
-            info.context,
-            "medspa.transition_model",
+        return await TransitionPayload.run(
+            info,
+            Action.MEDSPA_TRANSITION_MODEL,
             lambda: medspa_resolvers.transition_business_model(
                 info.context,
                 medspa_id=decode_id_of(medspa_id, "Medspa"),
@@ -494,9 +312,61 @@ class PccMutation:
                 keep_pcc=keep_pcc,
             ),
         )
-        if isinstance(result, list):
-            return TransitionPayload(errors=result)
-        return TransitionPayload(medspa=Medspa.from_row(result))
+
+    @strawberry.mutation(
+        description="Turn a medspa's PCC service on or off (platform admins). On LAUNCH/FLEX"
+        " the 1,000 USD monthly fee line starts or ends with it; off ends every PCC assignment,"
+        " coverage window and channel grant in the medspa."
+    )
+    async def set_pcc_service(
+        self, info: Info, medspa_id: strawberry.ID, on: bool
+    ) -> MedspaContractPayload:
+        return await MedspaContractPayload.run(
+            info,
+            Action.MEDSPA_UPDATE_CONTRACT,
+            lambda: medspa_resolvers.set_pcc_service(
+                info.context, medspa_id=decode_id_of(medspa_id, "Medspa"), on=on
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Record whether a medspa uses Portrait's EHR (platform admins); without"
+        " it the medspa is not eligible for a PCC, so turning it off ends the PCC service."
+    )
+    async def set_uses_portrait_ehr(
+        self, info: Info, medspa_id: strawberry.ID, uses_portrait_ehr: bool
+    ) -> MedspaContractPayload:
+        return await MedspaContractPayload.run(
+            info,
+            Action.MEDSPA_UPDATE_CONTRACT,
+            lambda: medspa_resolvers.set_uses_portrait_ehr(
+                info.context, medspa_id=decode_id_of(medspa_id, "Medspa"), uses=uses_portrait_ehr
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Move a PCC between VIRTUAL and DESIGNATED (platform admins); a"
+        " designated PCC names its medspa."
+    )
+    async def change_pcc_kind(
+        self,
+        info: Info,
+        pcc_id: strawberry.ID,
+        kind: PccKind,
+        designated_medspa_id: strawberry.ID | None = None,
+    ) -> PccPayload:
+        return await PccPayload.run(
+            info,
+            Action.PCC_CHANGE_KIND,
+            lambda: pcc_resolvers.change_pcc_kind(
+                info.context,
+                pcc_id=decode_id_of(pcc_id, "Pcc"),
+                kind=kind,
+                designated_medspa_id=(
+                    decode_id_of(designated_medspa_id, "Medspa") if designated_medspa_id else None
+                ),
+            ),
+        )
 
 
 async def _fetch_pcc(ctx: Context, id_: uuid.UUID) -> Pcc | None:
@@ -506,4 +376,4 @@ async def _fetch_pcc(ctx: Context, id_: uuid.UUID) -> Pcc | None:
 
 node_type("Pcc", _fetch_pcc)
 
-PCC_TYPES = [Pcc, PccAssignment, OutOfOffice, Coverage]
+PCC_TYPES = [Pcc, PccAssignment]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry import Private
 
+from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
 from api.resolvers import public_booking
+from api.resolvers.patient import PatientInput as PatientData
+from api.resolvers.scheduling import zone
+from api.schema.checkout import DepositPaymentInput, deposit_payment
 from api.schema.node import encode_global_id
-from api.schema.payload import UserError
+from api.schema.payload import Payload
 from db import models
 
 Info = strawberry.Info[Context, None]
@@ -150,6 +154,9 @@ class PublicBookAppointmentInput:
     )
     patient: PublicPatientInput
     idempotency_key: str | None = None
+    deposit_payment: DepositPaymentInput | None = strawberry.field(
+        default=None, description="Pays the deposit, required when the medspa takes deposits."
+    )
 
 
 @strawberry.type(description="What the visitor booked; no patient data is echoed back.")
@@ -163,6 +170,59 @@ class PublicBookingConfirmation:
 
 
 @strawberry.type
-class PublicBookAppointmentPayload:
+class PublicBookAppointmentPayload(Payload):
     booking: PublicBookingConfirmation | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        row = result.booked.appointment
+        tz = zone(result.location.time_zone)
+        return cls(
+            booking=PublicBookingConfirmation(
+                confirmation_code=row.id.hex[:8].upper(),
+                starts_at=row.starts_at.astimezone(tz),
+                ends_at=row.ends_at.astimezone(tz),
+                appointment_type_name=result.appointment_type.name,
+                provider_name=result.provider.display_name,
+                location_name=result.location.name,
+            )
+        )
+
+
+@strawberry.type
+class PublicBookingQuery:
+    @strawberry.field(
+        description="A location's public booking page; null unless active with this slug."
+    )
+    async def public_location(self, info: Info, booking_slug: str) -> PublicLocation | None:
+        row = await public_booking.reach_public_location(info.context, booking_slug)
+        return PublicLocation.from_row(row) if row else None
+
+
+@strawberry.type
+class PublicBookingMutation:
+    @strawberry.mutation(description="Book through a location's public booking link.")
+    async def public_book_appointment(
+        self, info: Info, input: PublicBookAppointmentInput
+    ) -> PublicBookAppointmentPayload:
+        return await PublicBookAppointmentPayload.run(
+            info,
+            Action.APPOINTMENT_BOOK_PUBLIC,
+            lambda: public_booking.public_book_appointment(
+                info.context,
+                data=public_booking.PublicBookingInput(
+                    booking_slug=input.booking_slug,
+                    appointment_type_id=decode_id_of(input.appointment_type_id, "AppointmentType"),
+                    provider_id=decode_id_of(input.provider_id, "Provider"),
+                    starts_at=input.starts_at,
+                    patient=PatientData(
+                        input.patient.first_name,
+                        input.patient.last_name,
+                        input.patient.email,
+                        input.patient.phone,
+                    ),
+                    idempotency_key=input.idempotency_key,
+                    deposit_payment=deposit_payment(input.deposit_payment),
+                ),
+            ),
+        )

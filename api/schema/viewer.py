@@ -12,8 +12,10 @@ from api.context import Context
 from api.resolvers import viewer as resolvers
 from api.schema.enums import Action, Dashboard, MembershipRole, PccKind, Scope
 from api.schema.masquerade import MasqueradeSession
+from api.schema.medspa import Medspa
 from api.schema.node import encode_global_id
-from api.schema.types import Medspa, Provider, User
+from api.schema.provider import Provider
+from api.schema.user import User
 
 Info = strawberry.Info[Context, None]
 
@@ -113,3 +115,10 @@ class Viewer:
                 for c in p.coverage
             ],
         )
+
+
+@strawberry.type
+class ViewerQuery:
+    @strawberry.field
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer.of(info.context)

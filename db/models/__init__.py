@@ -2,6 +2,7 @@
 
 from db.models.api_client import ApiClient
 from db.models.appointment import (
+    MAX_APPOINTMENT_LENGTH,
     RELEASED_STATUSES,
     Appointment,
     AppointmentStatus,
@@ -20,6 +21,19 @@ from db.models.availability import (
     WeeklyHours,
 )
 from db.models.chart import ServiceVisit, ServiceVisitService, ServiceVisitStatus
+from db.models.checkout import (
+    AccountCreditEntry,
+    Checkout,
+    CheckoutKind,
+    CheckoutLine,
+    CheckoutLineKind,
+    CheckoutRefund,
+    CheckoutStatus,
+    CheckoutTender,
+    ExternalProgramme,
+    PatientPaymentMethod,
+    TenderKind,
+)
 from db.models.enums import (
     AuditOutcome,
     BusinessModel,
@@ -44,7 +58,18 @@ from db.models.gfe import (
     GfeRequestStatus,
     GfeSettings,
 )
+from db.models.inventory import (
+    InventoryOrder,
+    InventoryOrderEvent,
+    InventoryOrderLine,
+    InventoryOrderStatus,
+    InventoryPaymentMethod,
+    Supplier,
+    SupplierProduct,
+)
+from db.models.invitation import Invitation
 from db.models.location import Location
+from db.models.lookup import ApiKey, BookingSlug, InvitationToken, RegistrationToken
 from db.models.masquerade import MasqueradeSession
 from db.models.medspa import (
     BusinessModelTransition,
@@ -52,7 +77,12 @@ from db.models.medspa import (
     MedspaFeeLine,
     MedspaIntegration,
 )
-from db.models.notification import NotificationKind, NotificationOutbox
+from db.models.notification import (
+    NotificationChannel,
+    NotificationKind,
+    NotificationOutbox,
+    NotificationTemplate,
+)
 from db.models.patient import Patient, PatientSource, RegistrationLink, RegistrationStatus
 from db.models.pcc import (
     ChannelAccessGrant,
@@ -76,11 +106,27 @@ from db.models.service import (
     ServiceDocumentRequirement,
     ServiceGroup,
 )
+from db.models.staff_document import StaffDocument, StaffDocumentKind, StaffDocumentStatus
+from db.models.support_ticket import (
+    SupportTicket,
+    SupportTicketComment,
+    SupportTicketKind,
+    SupportTicketStatus,
+)
 from db.models.user import Membership, StaffMember, User
+from db.models.webhook import (
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
+    "MAX_APPOINTMENT_LENGTH",
     "RELEASED_STATUSES",
+    "AccountCreditEntry",
     "ApiClient",
+    "ApiKey",
     "Appointment",
     "AppointmentStatus",
     "AppointmentType",
@@ -90,16 +136,25 @@ __all__ = [
     "AuditOutcome",
     "AvailabilityException",
     "AvailabilityExceptionKind",
+    "BookingSlug",
     "BookingSource",
     "BusinessModel",
     "BusinessModelTransition",
     "Channel",
     "ChannelAccessGrant",
+    "Checkout",
+    "CheckoutKind",
+    "CheckoutLine",
+    "CheckoutLineKind",
+    "CheckoutRefund",
+    "CheckoutStatus",
+    "CheckoutTender",
     "Clearance",
     "ClearanceSource",
     "Coverage",
     "CoverageSource",
     "Dashboard",
+    "ExternalProgramme",
     "GfeDestination",
     "GfeRequest",
     "GfeRequestService",
@@ -108,6 +163,13 @@ __all__ = [
     "GfeSettings",
     "IntegrationKind",
     "IntegrationStatus",
+    "InventoryOrder",
+    "InventoryOrderEvent",
+    "InventoryOrderLine",
+    "InventoryOrderStatus",
+    "InventoryPaymentMethod",
+    "Invitation",
+    "InvitationToken",
     "LibraryService",
     "LibraryServiceGroup",
     "Location",
@@ -117,13 +179,16 @@ __all__ = [
     "MedspaIntegration",
     "Membership",
     "MembershipRole",
+    "NotificationChannel",
     "NotificationKind",
     "NotificationOutbox",
+    "NotificationTemplate",
     "OooAffectedProvider",
     "OooKind",
     "OooReason",
     "OutOfOffice",
     "Patient",
+    "PatientPaymentMethod",
     "PatientSource",
     "Pcc",
     "PccAssignment",
@@ -136,6 +201,7 @@ __all__ = [
     "ProviderLocation",
     "RegistrationLink",
     "RegistrationStatus",
+    "RegistrationToken",
     "SchedulingSettings",
     "Service",
     "ServiceDocument",
@@ -145,8 +211,22 @@ __all__ = [
     "ServiceVisit",
     "ServiceVisitService",
     "ServiceVisitStatus",
+    "StaffDocument",
+    "StaffDocumentKind",
+    "StaffDocumentStatus",
     "StaffMember",
     "StaffRole",
+    "Supplier",
+    "SupplierProduct",
+    "SupportTicket",
+    "SupportTicketComment",
+    "SupportTicketKind",
+    "SupportTicketStatus",
+    "TenderKind",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WeeklyHours",
 ]

@@ -14,13 +14,21 @@ from db.base import Base, TenantMixin, created_at, uuid_pk
 
 class ApiClient(TenantMixin, Base):
     __tablename__ = "api_client"
-    __table_args__ = (UniqueConstraint("medspa_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("medspa_id", "name"),
+        # Unique platform-wide through the global `api_key` look-up (db/models/lookup.py).
+        UniqueConstraint("medspa_id", "key_hash"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     key_prefix: Mapped[str] = mapped_column(String(16), nullable=False)
-    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)), nullable=False)
+    # The locations the key is limited to (every scope reaches only their rows); None: all.
+    location_ids: Mapped[list[uuid.UUID] | None] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=True
+    )
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"), nullable=True
     )

@@ -6,12 +6,28 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, Index, String, func
+from sqlalchemy import DateTime, Dialect, Enum, Index, String, TypeDecorator, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, uuid_pk
 from db.models.enums import AuditOutcome
+
+PLATFORM_MEDSPA_ID = uuid.UUID(int=0)
+"""The medspa id of platform-level audit events: the nil UUID, never a medspa row."""
+
+
+class MedspaOrPlatform(TypeDecorator[uuid.UUID | None]):
+    """A medspa id where Python's None (a platform event) is stored as `PLATFORM_MEDSPA_ID`."""
+
+    impl = UUID(as_uuid=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: uuid.UUID | None, dialect: Dialect) -> uuid.UUID:
+        return PLATFORM_MEDSPA_ID if value is None else value
+
+    def process_result_value(self, value: uuid.UUID | None, dialect: Dialect) -> uuid.UUID | None:
+        return None if value is None or value == PLATFORM_MEDSPA_ID else value
 
 
 class AuditEvent(Base):
@@ -27,9 +43,10 @@ class AuditEvent(Base):
         server_default=func.clock_timestamp(),
         nullable=False,
     )
-    # Null for platform-level events (no tenant involved).
+    # None for platform-level events (no tenant involved), stored as PLATFORM_MEDSPA_ID so the
+    # column is never null and the trail distributes by medspa (migration 0006).
     # Not a foreign key: the trail outlives the rows it mentions.
-    medspa_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    medspa_id: Mapped[uuid.UUID | None] = mapped_column(MedspaOrPlatform(), nullable=False)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     effective_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     masquerade_session_id: Mapped[uuid.UUID | None] = mapped_column(

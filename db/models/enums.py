@@ -26,6 +26,8 @@ class StaffRole(StrEnum):
     PLATFORM_ADMIN = "platform_admin"
     PCC_MANAGER = "pcc_manager"
     PCC = "pcc"
+    MEDICAL_TEAM = "medical_team"  # Portrait's clinicians who clear routed GFE requests
+    INVENTORY_TEAM = "inventory_team"
 
 
 class PccKind(StrEnum):

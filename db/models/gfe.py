@@ -33,6 +33,8 @@ class GfeDestination(StrEnum):
 class GfeRequestStatus(StrEnum):
     PENDING = "PENDING"
     CLEARED = "CLEARED"
+    DECLINED = "DECLINED"  # the clearing clinician declined (with a reason)
+    CANCELLED = "CANCELLED"  # the medspa withdrew it while pending
 
 
 class ClearanceSource(StrEnum):
@@ -90,6 +92,12 @@ class GfeRequest(TenantMixin, Base):
     )
     requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = created_at()
+    # The outcome (issue 17): who decided it and when; a decline carries its reason.
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by_name: Mapped[str | None] = mapped_column(String(200))
+    resolved_by_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    resolved_by_api_client_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class GfeRequestService(TenantMixin, Base):

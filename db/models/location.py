@@ -16,6 +16,7 @@ class Location(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("medspa_id", "id", name="uq_location_medspa_id_id"),
         UniqueConstraint("medspa_id", "name"),
+        UniqueConstraint("medspa_id", "booking_slug"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -29,5 +30,6 @@ class Location(TenantMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False)
     active_for_scheduling: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     # Unique platform-wide: it is the public booking URL.
-    booking_slug: Mapped[str | None] = mapped_column(String(63), nullable=True, unique=True)
+    # Unique platform-wide through the global `booking_slug` look-up (db/models/lookup.py).
+    booking_slug: Mapped[str | None] = mapped_column(String(63), nullable=True)
     created_at: Mapped[datetime] = created_at()

@@ -5,8 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, TenantMixin, created_at, uuid_pk
@@ -28,13 +39,28 @@ class Medspa(Base):
     )
     pcc_service: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     uses_portrait_ehr: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Where inventory ships (onboarding step 1); no order is placed while it is null.
+    # Keys: line1, line2, city, region, postal_code, country (ISO 3166-1 alpha-2).
+    shipping_address: Mapped[dict[str, str] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = created_at()
 
 
 class MedspaFeeLine(TenantMixin, Base):
-    """A recurring fee on the medspa's contract (e.g. the optional PCC service)."""
+    """A recurring fee on the medspa's contract (e.g. the optional PCC service), from
+    `starts_on` until `ends_on` (open while null). Ending a fee keeps its record."""
 
     __tablename__ = "medspa_fee_line"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+        # One open line per medspa and kind: the PCC fee cannot be billed twice.
+        Index(
+            "uq_medspa_fee_line_open",
+            "medspa_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("ends_on IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     kind: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -42,7 +68,25 @@ class MedspaFeeLine(TenantMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
     period: Mapped[str] = mapped_column(String(10), nullable=False, default="MONTHLY")
     starts_on: Mapped[date] = mapped_column(Date, nullable=False)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = created_at()
+
+
+PCC_FEE_KIND = "PCC_SERVICE"
+PCC_MONTHLY_FEE_CENTS = 100_000  # 1,000 USD a month (DESIGN §2)
+
+
+def pcc_fee_line(medspa_id: uuid.UUID, starts_on: date) -> MedspaFeeLine:
+    """The PCC service's fee line on LAUNCH/FLEX, open from `starts_on`."""
+    return MedspaFeeLine(
+        id=uuid.uuid4(),
+        medspa_id=medspa_id,
+        kind=PCC_FEE_KIND,
+        amount_cents=PCC_MONTHLY_FEE_CENTS,
+        currency="USD",
+        period="MONTHLY",
+        starts_on=starts_on,
+    )
 
 
 class MedspaIntegration(TenantMixin, Base):

@@ -42,6 +42,18 @@ class Patient(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("medspa_id", "id", name="uq_patient_medspa_id_id"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_contact"),
+        # Deleting the provider clears only this column (migration 0006: ON DELETE SET NULL
+        # (created_for_provider_id)); medspa_id belongs to the row's key.
+        ForeignKeyConstraint(
+            ["medspa_id", "created_for_provider_id"],
+            ["provider.medspa_id", "provider.id"],
+            name="fk_patient_created_for_provider",
+        ),
+        Index(
+            "ix_patient_created_for_provider",
+            "created_for_provider_id",
+            postgresql_where=text("created_for_provider_id IS NOT NULL"),
+        ),
         CheckConstraint(
             "date_of_birth IS NULL OR date_of_birth >= DATE '1900-01-01'",
             name="date_of_birth_plausible",
@@ -61,6 +73,14 @@ class Patient(TenantMixin, Base):
             unique=True,
             postgresql_where=text("phone IS NOT NULL"),
         ),
+        # A retried createPatient with the same key finds the patient it created.
+        Index(
+            "uq_patient_medspa_idempotency_key",
+            "medspa_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -79,7 +99,18 @@ class Patient(TenantMixin, Base):
     source: Mapped[PatientSource] = mapped_column(
         Enum(PatientSource, name="patient_source"), nullable=False, default=PatientSource.STAFF
     )
+    # Who created the patient (the effective user) and for which provider: a PCC reaches the
+    # patients it created for a provider it reaches (DESIGN §5).
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("app_user.id", ondelete="SET NULL", name="fk_patient_created_by_user"),
+        nullable=True,
+    )
+    created_for_provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), nullable=True
+    )
     created_at: Mapped[datetime] = created_at()
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class RegistrationLink(TenantMixin, Base):
@@ -101,6 +132,7 @@ class RegistrationLink(TenantMixin, Base):
         # At most one outstanding link per patient: sending again supersedes the last one.
         Index(
             "uq_registration_link_outstanding",
+            "medspa_id",
             "patient_id",
             unique=True,
             postgresql_where=text("used_at IS NULL AND superseded_at IS NULL"),
@@ -109,7 +141,8 @@ class RegistrationLink(TenantMixin, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     patient_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # Unique platform-wide through the global `registration_token` look-up.
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     # The email address or phone number the link went to.
     sent_to: Mapped[str] = mapped_column(String(254), nullable=False)
     # The effective user, and the real actor when they differ (a masquerading admin).

@@ -109,7 +109,7 @@ class OooAffectedProvider(TenantMixin, Base):
             ondelete="CASCADE",
             name="fk_ooo_affected_provider_provider",
         ),
-        UniqueConstraint("ooo_id", "provider_id"),
+        UniqueConstraint("medspa_id", "ooo_id", "provider_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

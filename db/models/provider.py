@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,3 +31,19 @@ class Provider(TenantMixin, Base):
     licensed_to_self_clear: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = created_at()
+    # The practising licence (migration 0015): US state, number, expiry. Self-clearance
+    # follows it (api/resolvers/staff.py).
+    license_state: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    license_number: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    license_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    is_medical_director: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+
+
+Index(
+    "uq_provider_medical_director",
+    Provider.medspa_id,
+    unique=True,
+    postgresql_where=Provider.is_medical_director,
+)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -28,7 +28,9 @@ from db.models import (
     StaffRole,
     User,
 )
+from db.seed.checkout import seed_checkouts
 from db.seed.coverage import seed_coverage
+from db.seed.inventory import seed_inventory
 from db.seed.scheduling import seed_scheduling
 from db.seed.services import seed_services
 from db.session import set_tenant_settings
@@ -130,6 +132,8 @@ MEDSPAS = (
 STAFF = (
     ("ops@portrait.example", "Olivia Ops", StaffRole.PLATFORM_ADMIN),
     ("maria@portrait.example", "Maria Gomez", StaffRole.PCC_MANAGER),
+    ("ames@portrait.example", "Dr. Alex Ames", StaffRole.MEDICAL_TEAM),
+    ("ivy@portrait.example", "Ivy Chen", StaffRole.INVENTORY_TEAM),
 )
 
 # email, name, kind, time zone, designated medspa slug, slugs whose providers are assigned
@@ -165,6 +169,8 @@ class DemoIds:
     # (db/seed/services.py)
     library_services: dict[str, uuid.UUID] = field(default_factory=dict)
     services: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
+    # Portrait's supplier catalogue {product name: id} (db/seed/inventory.py)
+    supplier_products: dict[str, uuid.UUID] = field(default_factory=dict)
 
 
 async def _get_or_add(
@@ -193,8 +199,52 @@ async def _user(session: AsyncSession, email: str, name: str) -> User:
     return row
 
 
-async def seed_demo(session: AsyncSession) -> DemoIds:
-    """Create (or find) the tenancy part of the demo dataset. The caller commits."""
+async def _pairs(session: AsyncSession, stmt: Select[Any, uuid.UUID]) -> dict[Any, uuid.UUID]:
+    return {key: id_ for key, id_ in (await session.execute(stmt)).all() if key is not None}
+
+
+async def find_demo_ids(session: AsyncSession) -> DemoIds | None:
+    """The ids of the seeded demo people and places, by natural key, without writing; None
+    when the demo data is not (fully) there."""
+    await set_tenant_settings(session, medspa_ids=(), platform=True)
+    emails = [p.email for m in MEDSPAS for p in m.providers]
+    emails += [email for m in MEDSPAS for email, _ in m.admins_only]
+    emails += [email for email, _, _ in STAFF] + [email for email, *_ in PCCS]
+    slugs = [loc.slug for m in MEDSPAS for loc in m.locations]
+    ids = DemoIds(
+        medspas=await _pairs(
+            session,
+            select(Medspa.slug, Medspa.id).where(Medspa.slug.in_([m.slug for m in MEDSPAS])),
+        ),
+        users=await _pairs(session, select(User.email, User.id).where(User.email.in_(emails))),
+        providers=await _pairs(
+            session,
+            select(User.email, Provider.id)
+            .join(Provider, Provider.user_id == User.id)
+            .where(User.email.in_(emails)),
+        ),
+        locations=await _pairs(
+            session,
+            select(Location.booking_slug, Location.id).where(Location.booking_slug.in_(slugs)),
+        ),
+        pccs=await _pairs(
+            session,
+            select(User.email, Pcc.id)
+            .join(Pcc, Pcc.user_id == User.id)
+            .where(User.email.in_(emails)),
+        ),
+    )
+    complete = (
+        len(ids.medspas) == len(MEDSPAS)
+        and set(emails) <= set(ids.users)
+        and len(ids.pccs) == len(PCCS)
+    )
+    return ids if complete else None
+
+
+async def seed_demo(session: AsyncSession, *, now: datetime | None = None) -> DemoIds:
+    """Create (or find) the demo dataset, its dated rows placed around `now` (default: the
+    current time). The caller commits."""
     await set_tenant_settings(session, medspa_ids=(), platform=True)
     ids = DemoIds()
     for spec in MEDSPAS:
@@ -295,11 +345,38 @@ async def seed_demo(session: AsyncSession) -> DemoIds:
                 )
     await session.flush()
     ids.appointment_types = await seed_scheduling(
-        session, medspa_ids=ids.medspas, provider_ids=ids.providers
+        session, medspa_ids=ids.medspas, provider_ids=ids.providers, now=now
     )
-    await seed_coverage(session, pccs=ids.pccs, users=ids.users, medspas=ids.medspas)
+    await seed_coverage(session, pccs=ids.pccs, users=ids.users, medspas=ids.medspas, now=now)
     catalogue = await seed_services(
         session, medspa_ids=ids.medspas, appointment_types=ids.appointment_types
     )
     ids.library_services, ids.services = catalogue.library, catalogue.services
+    ids.supplier_products = await seed_inventory(
+        session, medspa_ids=ids.medspas, users=ids.users, now=now or datetime.now(UTC)
+    )
+    await seed_checkouts(session, medspa_ids=ids.medspas, provider_ids=ids.providers, now=now)
     return ids
+
+
+def demo_people() -> list[tuple[str, str]]:
+    """Every demo user's email with who they are, in DESIGN §8's order."""
+    people: list[tuple[str, str]] = []
+    for spec in MEDSPAS:
+        for email, _name in spec.admins_only:
+            people.append((email, f"{spec.name}: admin only"))
+        for p in spec.providers:
+            role = "admin and provider" if p.admin else "provider"
+            licensed = ", licensed to self-clear" if p.licensed else ""
+            people.append((p.email, f"{spec.name}: {role} ({p.credentials}{licensed})"))
+    for email, _name, role in STAFF:
+        people.append((email, f"Portrait: {role.value.lower().replace('_', ' ')}"))
+    for email, _name, kind, _tz, designated, assigned in PCCS:
+        if designated:
+            reach = f"designated at {designated}"
+        elif assigned:
+            reach = "assigned to " + ", ".join(assigned) + "'s providers"
+        else:
+            reach = "no assignments: the coverage pool"
+        people.append((email, f"Portrait: {kind.value.lower()} PCC, {reach}"))
+    return people

@@ -2,9 +2,11 @@
 
 Appointment types offered at every active location, every provider working at their
 medspa's active locations and offering every type, weekday hours 09:00-17:00 in the
-location's zone, a dozen patients per medspa and, for every provider, appointments over the
-current week (Monday to Friday of the week the seed runs, in the medspa's zone). Idempotent:
-rows are found by natural key (type name, provider + location, email, provider + start).
+location's zone, a dozen patients per medspa and, for every provider, appointments on every
+weekday of the demo weeks around the day the seed runs (two past weeks, the current one and
+two next ones, Monday to Friday in the medspa's zone), so the calendar examples always show
+something. Idempotent: rows are found by natural key (type name, provider + location, email,
+provider + start), so re-seeding on a later day adds only the weeks that became current.
 """
 
 from __future__ import annotations
@@ -63,10 +65,19 @@ LAST_NAMES = (
 WORK_START, WORK_END = time(9), time(17)
 # Local start times of each provider's demo appointments on every weekday, and their types.
 APPOINTMENT_SLOTS = ((time(10), 0), (time(13), 1), (time(15, 30), 2))
+# The demo weeks, relative to the week the seed runs in (0 = the current week).
+DEMO_WEEKS = range(-2, 3)
 
 
 def week_monday(today: date) -> date:
     return today - timedelta(days=today.weekday())
+
+
+def _demo_days(monday: date) -> list[date]:
+    """Every weekday of the demo weeks around the week starting `monday`."""
+    return [
+        monday + timedelta(weeks=week, days=weekday) for week in DEMO_WEEKS for weekday in range(5)
+    ]
 
 
 async def seed_scheduling(
@@ -275,14 +286,15 @@ async def _appointments(
             )
         ).all()
     )
-    n = 0
     for p_index, provider in enumerate(providers):
-        for day_offset in range(5):
-            day = monday + timedelta(days=day_offset)
+        for day in _demo_days(monday):
+            day_offset = day.weekday()
             for s_index, (start_time, type_index) in enumerate(APPOINTMENT_SLOTS):
                 kind = types[type_index]
                 starts_at = datetime.combine(day, start_time, tzinfo=tz).astimezone(UTC)
-                n += 1
+                # Alternate confirmed and booked by position in the week, not by insertion
+                # order, so a re-seed on a later day colours the new weeks the same way.
+                n = p_index * 15 + day_offset * 3 + s_index + 1
                 if (provider.id, starts_at) in taken:
                     continue
                 ends_at = starts_at + timedelta(minutes=kind.duration_minutes)

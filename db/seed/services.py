@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.resolvers.service_library import import_into
 from db.models import (
     AppointmentTypeService,
     LibraryService,
     LibraryServiceGroup,
-    Service,
-    ServiceDocument,
-    ServiceDocumentKind,
-    ServiceDocumentRequirement,
-    ServiceGroup,
 )
 
 
@@ -182,13 +178,6 @@ class ServiceIds:
     services: dict[str, dict[str, uuid.UUID]]
 
 
-def library_documents(row: LibraryService) -> list[tuple[ServiceDocumentKind, str, str]]:
-    """A library service's consents and care messages as (kind, title, body)."""
-    return [(ServiceDocumentKind.CONSENT, d["title"], d["body"]) for d in row.consents] + [
-        (ServiceDocumentKind.CARE_MESSAGE, d["title"], d["body"]) for d in row.care_messages
-    ]
-
-
 async def seed_library(session: AsyncSession) -> dict[str, LibraryService]:
     groups: dict[str, LibraryServiceGroup] = {}
     for name, description in LIBRARY_GROUPS.items():
@@ -221,71 +210,6 @@ async def seed_library(session: AsyncSession) -> dict[str, LibraryService]:
         rows[spec.name] = row
     await session.flush()
     return rows
-
-
-async def import_into(
-    session: AsyncSession, *, medspa_id: uuid.UUID, library: LibraryService, active: bool
-) -> Service:
-    """The medspa's copy of a library service (group, service, documents), found or made."""
-    found = (
-        await session.execute(
-            select(Service).filter_by(medspa_id=medspa_id, library_service_id=library.id)
-        )
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    group = (
-        await session.execute(
-            select(ServiceGroup).filter_by(medspa_id=medspa_id, library_group_id=library.group_id)
-        )
-    ).scalar_one_or_none()
-    if group is None:
-        library_group = await session.get(LibraryServiceGroup, library.group_id)
-        assert library_group is not None
-        group = ServiceGroup(
-            id=uuid.uuid4(),
-            medspa_id=medspa_id,
-            name=library_group.name,
-            library_group_id=library_group.id,
-        )
-        session.add(group)
-        await session.flush()
-    service = Service(
-        id=uuid.uuid4(),
-        medspa_id=medspa_id,
-        group_id=group.id,
-        library_service_id=library.id,
-        library_version=library.version,
-        name=library.name,
-        description=library.description,
-        price_cents=library.default_price_cents,
-        standing_orders=library.standing_orders,
-        active=active,
-    )
-    session.add(service)
-    await session.flush()
-    for kind, title, body in library_documents(library):
-        document_id = uuid.uuid4()
-        session.add(
-            ServiceDocument(
-                id=document_id,
-                medspa_id=medspa_id,
-                lineage_id=document_id,
-                version=1,
-                kind=kind,
-                title=title,
-                body=body,
-                library_service_id=library.id,
-            )
-        )
-        await session.flush()
-        session.add(
-            ServiceDocumentRequirement(
-                medspa_id=medspa_id, service_id=service.id, document_id=document_id
-            )
-        )
-    await session.flush()
-    return service
 
 
 async def seed_services(

@@ -144,20 +144,32 @@ async def test_no_nesting(gql: Gql, principals: Principals, demo: DemoIds) -> No
     assert answer.codes == ["MASQUERADE_FORBIDDEN"]
 
 
-@pytest.mark.parametrize(("minutes", "ok"), [(1, True), (480, True), (481, False), (0, False)])
+@pytest.mark.parametrize(
+    ("minutes", "refusal"),
+    [
+        (1, None),
+        (480, None),
+        (481, "a masquerade session lasts at most 8 hours"),
+        (0, "minutes must be at least 1"),
+    ],
+)
 async def test_duration_is_capped_at_eight_hours(
-    gql: Gql, demo: DemoIds, minutes: int, ok: bool
+    gql: Gql, demo: DemoIds, minutes: int, refusal: str | None
 ) -> None:
     answer = await gql(
         START, {"p": _provider(demo, "nina@glow.example"), "m": minutes}, as_="dana@glow.example"
     )
     payload = answer.data["startMasquerade"]
-    if ok:
+    if refusal is None:
         assert payload["errors"] == []
         expires = datetime.fromisoformat(payload["session"]["expiresAt"])
-        assert expires - datetime.now(UTC) <= timedelta(minutes=minutes)
+        left = expires - datetime.now(UTC)
+        assert timedelta(minutes=minutes) - timedelta(minutes=1) < left
+        assert left <= timedelta(minutes=minutes)
     else:
-        assert [(e["code"], e["field"]) for e in payload["errors"]] == [("VALIDATION", "minutes")]
+        # The caller is told which limit the value broke, on the field that broke it.
+        assert payload["errors"] == [{"code": "VALIDATION", "field": "minutes", "message": refusal}]
+        assert payload["token"] is None
 
 
 async def test_platform_admin_must_give_a_reason(gql: Gql, demo: DemoIds) -> None:
@@ -185,7 +197,7 @@ async def test_masquerade_sees_only_the_providers_tenant(
 
 
 async def test_forged_session_claim_is_refused(gql: Gql, demo: DemoIds) -> None:
-    from api.auth import mint_masquerade_token
+    from api.tokens import mint_masquerade_token
     from tests.conftest import TEST_SETTINGS
 
     token = mint_masquerade_token(

@@ -38,10 +38,15 @@ PCC_VIRTUAL = Role.PCC_VIRTUAL.value
 MEDSPA_ADMIN = Role.MEDSPA_ADMIN.value
 PROVIDER = Role.PROVIDER.value
 PUBLIC_ROLE = Role.PUBLIC.value
+MEDICAL_TEAM = Role.MEDICAL_TEAM.value
+INVENTORY_TEAM = Role.INVENTORY_TEAM.value
 APPOINTMENTS_READ = ApiScope.APPOINTMENTS_READ.subject
 APPOINTMENTS_WRITE = ApiScope.APPOINTMENTS_WRITE.subject
 PATIENTS_READ = ApiScope.PATIENTS_READ.subject
 CATALOG_READ = ApiScope.CATALOG_READ.subject
+GFE_CLEAR = ApiScope.GFE_CLEAR.subject
+AVAILABILITY_READ = ApiScope.AVAILABILITY_READ.subject
+PATIENTS_CREATE = ApiScope.PATIENTS_CREATE.subject
 EVERY_PARTNER_SCOPE = tuple(scope.subject for scope in ApiScope)
 SUBJECTS = (*(role.value for role in Role), *EVERY_PARTNER_SCOPE)
 
@@ -55,14 +60,17 @@ def partner(*subjects: str) -> dict[str, Scope]:
 TABLE: dict[Action, dict[str, Scope]] = {
     A.MEDSPA_READ: {
         PLATFORM_ADMIN: ANY, PCC_MANAGER: ANY, PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED,
-        MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(),
+        MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(), INVENTORY_TEAM: ANY,
     },
     A.MEDSPA_CREATE: {PLATFORM_ADMIN: ANY},
     A.MEDSPA_TRANSITION_MODEL: {PLATFORM_ADMIN: ANY},
     A.MEDSPA_UPDATE_SETTINGS: {MEDSPA_ADMIN: TENANT},
+    A.MEDSPA_READ_CONTRACT: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT},
+    A.MEDSPA_UPDATE_CONTRACT: {PLATFORM_ADMIN: ANY},
     A.LOCATION_READ: {
         PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED,
-        MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(CATALOG_READ), PUBLIC_ROLE: PUBLIC,
+        MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(CATALOG_READ, AVAILABILITY_READ),
+        PUBLIC_ROLE: PUBLIC,
     },
     A.LOCATION_MANAGE: {MEDSPA_ADMIN: TENANT},
     A.PROVIDER_READ: {
@@ -73,12 +81,13 @@ TABLE: dict[Action, dict[str, Scope]] = {
     A.PROVIDER_UPDATE_IDENTITY: {MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
     A.APPOINTMENT_TYPE_READ: {
         PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED,
-        MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(CATALOG_READ), PUBLIC_ROLE: PUBLIC,
+        MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(CATALOG_READ, AVAILABILITY_READ),
+        PUBLIC_ROLE: PUBLIC,
     },
     A.APPOINTMENT_TYPE_MANAGE: {MEDSPA_ADMIN: TENANT},
     A.AVAILABILITY_READ: {
         PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED,
-        MEDSPA_ADMIN: TENANT, PROVIDER: OWN, PUBLIC_ROLE: PUBLIC,
+        MEDSPA_ADMIN: TENANT, PROVIDER: OWN, **partner(AVAILABILITY_READ), PUBLIC_ROLE: PUBLIC,
     },
     A.AVAILABILITY_MANAGE: {MEDSPA_ADMIN: TENANT},
     A.AVAILABILITY_BLOCK_OFF: {PCC_DESIGNATED: ASSIGNED, MEDSPA_ADMIN: TENANT},
@@ -90,10 +99,13 @@ TABLE: dict[Action, dict[str, Scope]] = {
         action: {
             PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN,
             **partner(APPOINTMENTS_WRITE),
-            **({PUBLIC_ROLE: PUBLIC} if action is A.APPOINTMENT_BOOK else {}),  # book only
         }
         for action in (A.APPOINTMENT_BOOK, A.APPOINTMENT_RESCHEDULE, A.APPOINTMENT_CANCEL)
     },
+    # The public booking page: everyone books through it alike.
+    A.APPOINTMENT_BOOK_PUBLIC: dict.fromkeys(SUBJECTS, PUBLIC),
+    # A registration link's token is the credential: anyone holding one completes it.
+    A.PATIENT_COMPLETE_REGISTRATION: dict.fromkeys(SUBJECTS, PUBLIC),
     **{
         action: {PCC_DESIGNATED: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN}
         for action in (A.APPOINTMENT_CHECK_IN, A.APPOINTMENT_COMPLETE, A.APPOINTMENT_NO_SHOW)
@@ -102,30 +114,60 @@ TABLE: dict[Action, dict[str, Scope]] = {
         PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED,
         MEDSPA_ADMIN: TENANT, PROVIDER: OWN, **partner(PATIENTS_READ),
     },
+    A.PATIENT_CREATE: {
+        PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN,
+        **partner(PATIENTS_CREATE),
+    },
     **{
         action: {
             PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN,
         }
-        for action in (
-            A.PATIENT_CREATE, A.PATIENT_UPDATE_CONTACT, A.PATIENT_SEND_REGISTRATION_LINK,
-        )
+        for action in (A.PATIENT_UPDATE_CONTACT, A.PATIENT_SEND_REGISTRATION_LINK)
     },
+    A.PATIENT_IMPORT: {MEDSPA_ADMIN: TENANT},
     A.CHART_READ: {PROVIDER: OWN},
     A.CHART_WRITE: {PROVIDER: OWN},
     A.GFE_REQUEST: {PROVIDER: OWN},
     A.GFE_SELF_CLEAR: {PROVIDER: OWN},
+    # The clearing side of a routed request: Portrait's medical team (the requests routed to
+    # Portrait) and a medspa's clearing partner key (its routed requests).
+    A.GFE_READ_ROUTED: {MEDICAL_TEAM: ASSIGNED, **partner(GFE_CLEAR)},
+    A.GFE_CLEAR: {MEDICAL_TEAM: ASSIGNED, **partner(GFE_CLEAR)},
+    A.GFE_CANCEL: {MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
     A.SERVICE_READ: {
         PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, PCC_VIRTUAL: ASSIGNED,
         MEDSPA_ADMIN: TENANT, PROVIDER: TENANT, **partner(CATALOG_READ), PUBLIC_ROLE: PUBLIC,
     },
     A.SERVICE_MANAGE: {MEDSPA_ADMIN: TENANT},
-    A.SERVICE_LIBRARY_MANAGE: {PLATFORM_ADMIN: ANY},
-    **{
-        action: {PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN}
-        for action in (A.INVENTORY_ORDER_READ, A.INVENTORY_ORDER_CREATE)
+    A.SERVICE_LIBRARY_READ: {
+        PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ANY, PCC_VIRTUAL: ANY, MEDSPA_ADMIN: ANY,
+        PROVIDER: ANY, CATALOG_READ: ANY,
     },
+    A.SERVICE_LIBRARY_MANAGE: {PLATFORM_ADMIN: ANY},
+    A.INVENTORY_ORDER_CREATE: {
+        PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN,
+    },
+    A.INVENTORY_ORDER_READ: {
+        PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ASSIGNED, MEDSPA_ADMIN: TENANT, PROVIDER: OWN,
+        INVENTORY_TEAM: ANY,
+    },
+    A.INVENTORY_ORDER_REVIEW: {INVENTORY_TEAM: ANY},
+    A.SUPPLIER_PRODUCT_READ: {
+        PLATFORM_ADMIN: ANY, PCC_DESIGNATED: ANY, MEDSPA_ADMIN: ANY, PROVIDER: ANY,
+        INVENTORY_TEAM: ANY,
+    },
+    A.SUPPLIER_PRODUCT_MANAGE: {PLATFORM_ADMIN: ANY, INVENTORY_TEAM: ANY},
     A.EARNINGS_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.CHECKOUT_CREATE: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.CHECKOUT_REFUND: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.PAYMENT_METHOD_MANAGE: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
     A.TODO_READ: {PROVIDER: OWN},
+    A.PCC_CHANGE_KIND: {PLATFORM_ADMIN: ANY},
+    A.STAFF_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.STAFF_MANAGE: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT},
+    A.INVITATION_MANAGE: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT},
+    A.INVITATION_ACCEPT: dict.fromkeys(SUBJECTS, PUBLIC),
+    A.ONBOARDING_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT},
     A.PCC_READ: {
         PLATFORM_ADMIN: ANY, PCC_MANAGER: ANY, PCC_DESIGNATED: OWN, PCC_VIRTUAL: OWN,
         MEDSPA_ADMIN: TENANT, PROVIDER: TENANT,
@@ -139,10 +181,30 @@ TABLE: dict[Action, dict[str, Scope]] = {
     A.COVERAGE_OFFER: {PCC_DESIGNATED: OWN, PCC_VIRTUAL: OWN},
     A.COVERAGE_ASSIGN: {PCC_MANAGER: ANY},
     A.COVERAGE_COVER_OWN_LINES: {PCC_MANAGER: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.PLATFORM_HOLIDAY_CREATE: {PCC_MANAGER: ANY},
     A.MASQUERADE_START: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT},
     A.MASQUERADE_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    # Every user may end a session of their own (a masquerade token ends its own).
+    A.MASQUERADE_END: {
+        PLATFORM_ADMIN: OWN, PCC_MANAGER: OWN, PCC_DESIGNATED: OWN, PCC_VIRTUAL: OWN,
+        MEDSPA_ADMIN: OWN, PROVIDER: OWN, MEDICAL_TEAM: OWN, INVENTORY_TEAM: OWN,
+    },
     A.AUDIT_EVENT_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT},
     A.API_CLIENT_MANAGE: {MEDSPA_ADMIN: TENANT},
+    # Issue 17: a partner key's own webhook endpoints; the admin's medspa; the platform reads.
+    A.WEBHOOK_ENDPOINT_READ: {
+        PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, **dict.fromkeys(EVERY_PARTNER_SCOPE, OWN),
+    },
+    A.WEBHOOK_ENDPOINT_MANAGE: {
+        MEDSPA_ADMIN: TENANT, **dict.fromkeys(EVERY_PARTNER_SCOPE, OWN),
+    },
+    # Issue 19: staff documents and support tickets.
+    A.STAFF_DOCUMENT_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.STAFF_DOCUMENT_MANAGE: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.SUPPORT_TICKET_READ: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.SUPPORT_TICKET_OPEN: {MEDSPA_ADMIN: TENANT, PROVIDER: TENANT},
+    A.SUPPORT_TICKET_COMMENT: {PLATFORM_ADMIN: ANY, MEDSPA_ADMIN: TENANT, PROVIDER: OWN},
+    A.SUPPORT_TICKET_WORK: {PLATFORM_ADMIN: ANY},
 }  # fmt: skip
 
 ALLOWED_CELLS = [
@@ -185,6 +247,30 @@ DENIED_NEIGHBOURS = [
     (PATIENTS_READ, A.PATIENT_CREATE),
     (CATALOG_READ, A.PATIENT_READ),
     (CATALOG_READ, A.AVAILABILITY_READ),
+    (PLATFORM_ADMIN, A.PLATFORM_HOLIDAY_CREATE),
+    (PCC_VIRTUAL, A.PATIENT_IMPORT),
+    (PROVIDER, A.PATIENT_IMPORT),
+    (PROVIDER, A.MEDSPA_READ_CONTRACT),
+    (PCC_MANAGER, A.SERVICE_LIBRARY_READ),
+    (PUBLIC_ROLE, A.APPOINTMENT_BOOK),
+    (PUBLIC_ROLE, A.SERVICE_LIBRARY_READ),
+    (PUBLIC_ROLE, A.MASQUERADE_END),
+    (APPOINTMENTS_READ, A.SERVICE_LIBRARY_READ),
+    (APPOINTMENTS_WRITE, A.MASQUERADE_END),
+    (MEDICAL_TEAM, A.PATIENT_READ),
+    (MEDICAL_TEAM, A.GFE_SELF_CLEAR),
+    (GFE_CLEAR, A.PATIENT_READ),
+    (GFE_CLEAR, A.GFE_CANCEL),
+    (MEDSPA_ADMIN, A.GFE_CLEAR),
+    (PROVIDER, A.GFE_CLEAR),
+    (PATIENTS_CREATE, A.PATIENT_READ),
+    (AVAILABILITY_READ, A.APPOINTMENT_READ),
+    (PCC_VIRTUAL, A.SUPPLIER_PRODUCT_READ),
+    (MEDSPA_ADMIN, A.INVENTORY_ORDER_REVIEW),
+    (PLATFORM_ADMIN, A.INVENTORY_ORDER_REVIEW),
+    (CATALOG_READ, A.SUPPLIER_PRODUCT_READ),
+    (INVENTORY_TEAM, A.INVENTORY_ORDER_CREATE),
+    (INVENTORY_TEAM, A.PATIENT_READ),
 ]
 
 
@@ -536,7 +622,7 @@ def casbin_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     return calls
 
 
-def test_casbin_is_consulted_once_per_subject_domain_and_version(
+def test_casbin_is_consulted_once_per_subject_and_medspa_policy(
     casbin_calls: list[tuple[str, ...]],
 ) -> None:
     engine = PolicyEngine()
@@ -556,9 +642,52 @@ def test_casbin_is_consulted_once_per_subject_domain_and_version(
     assert MEDSPA_B in other.reason(A.APPOINTMENT_TYPE_MANAGE)
     assert other.grants == first.grants
 
-    # A medspa with rows of its own is asked about in its own domain, once per version.
+    # A medspa with rows of its own is asked about in its own domain when its rows are
+    # installed (the subjects those rows touch, off the request path), never afterwards.
     engine.reload([PolicyRow("p", (PROVIDER, MEDSPA_A, "earnings", "read", "OWN", "deny"))])
-    engine.permissions(PROVIDER, MEDSPA_A)
-    engine.permissions(PROVIDER, MEDSPA_A)
-    assert len(casbin_calls) == 2 * len(Action)
-    assert casbin_calls[-1][1] == MEDSPA_A
+    installed = len(casbin_calls)
+    assert {call[1] for call in casbin_calls[len(Action) :]} == {MEDSPA_A}
+    assert installed == 2 * len(Action)
+    tailored = engine.permissions(PROVIDER, MEDSPA_A)
+    assert engine.permissions(PROVIDER, MEDSPA_A) is tailored
+    assert not tailored.allows(A.EARNINGS_READ)
+    assert len(casbin_calls) == installed
+
+    # Changing medspa A's rows leaves medspa B's cached set (and Casbin) alone.
+    assert engine.permissions(PROVIDER, MEDSPA_B) is other
+    engine.install({MEDSPA_A: None})
+    assert engine.permissions(PROVIDER, MEDSPA_B) is other
+    assert engine.permissions(PROVIDER, MEDSPA_A).allows(A.EARNINGS_READ)
+    assert len(casbin_calls) == installed
+
+
+# --- the permission set's own contract (no database) ----------------------------------------
+
+
+def test_deny_all_denies_every_action_with_its_reason() -> None:
+    refused = PermissionSet.deny_all("no role or scope in glow")
+    assert refused.grants == {}
+    assert all(refused.reason(action) == "no role or scope in glow" for action in Action)
+    assert not any(refused.allows(action) for action in Action)
+
+
+def test_permission_sets_are_equal_only_when_grants_and_denials_both_match() -> None:
+    grant = Grant(Action.LOCATION_READ, Scope.TENANT, "p, medspa_admin, *, location, read")
+    same = PermissionSet({Action.LOCATION_READ: grant}, {Action.LOCATION_MANAGE: "no"})
+    assert same == PermissionSet({Action.LOCATION_READ: grant}, {Action.LOCATION_MANAGE: "no"})
+    assert same != PermissionSet({Action.LOCATION_READ: grant}, {Action.LOCATION_MANAGE: "other"})
+    assert same != PermissionSet({}, {Action.LOCATION_MANAGE: "no"})
+
+
+def test_policy_actions_reads_permission_rows_only(tmp_path: Path) -> None:
+    """Role inheritance rows (`g`), however many fields they carry, name no action; a `p`
+    row too short to name one is skipped (the policy checks reject it elsewhere)."""
+    policy = tmp_path / "policy.csv"
+    policy.write_text(
+        "# a comment\n"
+        "p, medspa_admin, *, location, read, TENANT, allow\n"
+        "g, pcc_designated, pcc_virtual, *, extra\n"
+        "g, pcc_designated, pcc_virtual, *\n"
+        "p, provider, *, todo\n"
+    )
+    assert policy_actions(policy) == {"location.read"}

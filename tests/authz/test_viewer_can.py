@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from api.ids import encode_global_id
 from db.seed.demo import DemoIds
 from tests.conftest import Gql, Principals
@@ -33,11 +35,28 @@ async def test_denied_with_the_reason(gql: Gql) -> None:
     assert "no rule grants provider appointment_type.manage" in decision["reason"]
 
 
-async def test_masquerade_reason(gql: Gql, principals: Principals) -> None:
+# DESIGN §5: while masquerading, starting another masquerade, managing API clients, changing
+# the provider's identity/credentials/license and signing are refused, each of them, even
+# where the provider (or the actor) holds the action.
+@pytest.mark.parametrize(
+    ("action", "holder"),
+    [
+        ("MASQUERADE_START", "dana@glow.example"),
+        ("API_CLIENT_MANAGE", "dana@glow.example"),
+        ("PROVIDER_UPDATE_IDENTITY", "nina@glow.example"),
+        ("GFE_SELF_CLEAR", "nina@glow.example"),
+    ],
+)
+async def test_masquerade_reason(
+    gql: Gql, principals: Principals, demo: DemoIds, action: str, holder: str
+) -> None:
+    nina = encode_global_id("Provider", demo.providers["nina@glow.example"])
+    resource = nina if action == "PROVIDER_UPDATE_IDENTITY" else None
+    held = await _can(gql, action, resource, as_=holder)
+    assert held["allowed"] is True, held  # the refusal below is the masquerade's, not policy's
     token = await principals.masquerade()
-    answer = await gql(CAN, {"a": "API_CLIENT_MANAGE"}, bearer=token)
-    assert answer.data["viewer"]["can"]["allowed"] is False
-    assert answer.data["viewer"]["can"]["reason"] == "MASQUERADE_FORBIDDEN"
+    refused = await _can(gql, action, resource, bearer=token)
+    assert refused == {"allowed": False, "scope": None, "reason": "MASQUERADE_FORBIDDEN"}
 
 
 async def test_object_level_answer_follows_scope(gql: Gql, demo: DemoIds) -> None:

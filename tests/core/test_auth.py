@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from api.auth import mint_user_token
 from api.settings import Settings
+from api.tokens import mint_user_token
 from db.models import Membership, MembershipRole, User
 from db.seed.demo import DemoIds
 from tests.conftest import TEST_SETTINGS, Gql, token_for
@@ -209,7 +209,7 @@ async def test_rs256_public_key_verification(demo: DemoIds) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from api.auth import _verify
+    from api.tokens import verify_token as _verify
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.base import TENANT_TABLES
 from db.seed.demo import DemoIds
-from db.session import set_tenant_settings, uuid_array_literal
+from db.session import PreludeConnection, set_tenant_settings, uuid_array_literal
+from tests.conftest import Gql, Principals
+from tests.matrix import ALL_CALLERS, PARTNER_SCOPES, expect
 
 
 async def test_app_role_without_tenant_setting_sees_no_tenant_rows(
@@ -119,3 +122,102 @@ async def test_every_tenant_table_forces_row_level_security(owner_engine: AsyncE
     assert set(TENANT_TABLES) <= forced
     # Every table that names a medspa is protected (no tenant table forgotten).
     assert with_medspa <= forced
+
+
+# --- per caller kind: the settings a real request leaves, and what they alone let through ---
+
+# The medspas each caller's transaction may reach at all (DESIGN §5: ANY for platform staff,
+# the assigned or covered providers' medspas for PCCs, the active medspa for everyone bound
+# to one, nothing for a PCC with no reach or a visitor without a booking slug).
+RLS_REACH: dict[str, set[str]] = expect(
+    {
+        "ops@portrait.example": {"glow", "radiance", "legacy"},
+        "maria@portrait.example": {"glow", "radiance", "legacy"},
+        "vera@portrait.example": {"glow"},
+        "dean@portrait.example": {"radiance"},
+        "cody@portrait.example": {"legacy"},
+        # No assignment and no window open now, but Sam holds the channel grants of his
+        # upcoming coverage of Vera's (Glow's) providers: the database admits Glow so that he
+        # can see whose lines he will hold; his scopes still reach none of its rows.
+        "sam@portrait.example": {"glow"},
+        "covering": {"glow"},  # Sam inside a window covering Vera (Glow's providers)
+        "dana@glow.example": {"glow"},
+        "dana@glow.example:PROVIDER": {"glow"},
+        "nina@glow.example": {"glow"},
+        "omar@glow.example": {"glow"},
+        "ruth@radiance.example": {"radiance"},
+        "lee@radiance.example": {"radiance"},
+        "lena@legacy.example": {"legacy"},
+        "kim@legacy.example": {"legacy"},
+        "masquerade": {"glow"},
+        "api_key": {"glow"},  # a partner key is bound to one medspa, whatever its scopes
+        **{f"api_key:{scope}": {"glow"} for scope in PARTNER_SCOPES},
+        "anonymous": set(),
+    }
+)
+
+
+@dataclass
+class _SettingsCapture:
+    """The `SET LOCAL app.*` lines a request queued (db.session sends them with the
+    transaction's next statement, or drops them when none follows), to replay them outside
+    it."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def install(self, patch: pytest.MonkeyPatch) -> None:
+        take_prefix = PreludeConnection.take_prefix
+        end_transaction = PreludeConnection.end_transaction
+
+        def spied_take_prefix(connection: PreludeConnection) -> str:
+            prefix = take_prefix(connection)
+            self.lines.extend(
+                line for line in prefix.split("; ") if line.startswith("SET LOCAL app.")
+            )
+            return prefix
+
+        def spied_end_transaction(connection: PreludeConnection) -> None:
+            self.lines.extend(
+                line for line in connection.queued if line.startswith("SET LOCAL app.")
+            )
+            end_transaction(connection)
+
+        patch.setattr(PreludeConnection, "take_prefix", spied_take_prefix)
+        patch.setattr(PreludeConnection, "end_transaction", spied_end_transaction)
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_a_request_leaves_exactly_its_callers_tenants_visible(
+    gql: Gql,
+    principals: Principals,
+    app_engine: AsyncEngine,
+    demo: DemoIds,
+    who: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replay the row-level-security settings a real request of `who` wrote, then read tenant
+    tables with no application filter at all: the database alone lets through exactly the
+    tenants that caller reaches, never a wider setting (e.g. platform-wide for a key)."""
+    bearer = await principals.bearer(who)
+    capture = _SettingsCapture()
+    with monkeypatch.context() as patch:
+        capture.install(patch)
+        answer = await gql("{ viewer { roles } }", bearer=bearer)
+    assert answer.status == 200, answer.body
+    assert capture.lines, "the request set no row-level-security setting"
+    async with app_engine.connect() as conn, conn.begin():
+        for line in capture.lines:
+            await conn.exec_driver_sql(line)
+        platform = (await conn.execute(text("SELECT current_setting('app.platform', true)"))).one()
+        medspas = set((await conn.execute(text("SELECT slug FROM medspa"))).scalars())
+        provider_medspas = set(
+            (await conn.execute(text("SELECT DISTINCT medspa_id FROM provider"))).scalars()
+        )
+        appointment_medspas = set(
+            (await conn.execute(text("SELECT DISTINCT medspa_id FROM appointment"))).scalars()
+        )
+    slugs = demo.medspas
+    expected = RLS_REACH[who]
+    assert medspas == expected, (who, platform)
+    assert provider_medspas == {slugs[s] for s in expected}
+    assert appointment_medspas == {slugs[s] for s in expected}

@@ -46,6 +46,8 @@ READERS = {
         "nina@glow.example",
         "masquerade",
         "api_key",
+        "api_key:PATIENTS_READ",
+        "covering",  # Sam, inside a window covering Vera
     },
     "radiance": {
         "ops@portrait.example",
@@ -56,7 +58,11 @@ READERS = {
 }
 TREATED_BY = {"glow": "nina@glow.example", "radiance": "lee@radiance.example"}
 # No patient write grant at all: platform admin (reads only), PCC manager, partner key.
-NO_WRITE_GRANT = {"ops@portrait.example", "maria@portrait.example", "api_key"}
+NO_WRITE_GRANT = {
+    "ops@portrait.example",
+    "maria@portrait.example",
+    *(who for who in ALL_CALLERS if who.startswith("api_key")),
+}
 
 
 def write_expectation(who: str, tenant: str) -> str:
@@ -83,7 +89,8 @@ async def test_patient_by_id(
     tenant: str,
 ) -> None:
     target = await _target(owner_engine, demo, tenant, "COMPLETED")
-    answer = await gql(PATIENT, {"id": gid("Patient", target)}, bearer=await principals.bearer(who))
+    bearer = await principals.bearer(who)
+    answer = await gql(PATIENT, {"id": gid("Patient", target)}, bearer=bearer)
     assert answer.errors == [], answer.body
     # The single read is on record whatever its outcome: ALLOWED, or DENIED for a miss.
     reads = await audit.rows(action="patient.read", resource_id=target)
@@ -91,18 +98,22 @@ async def test_patient_by_id(
         assert answer.data["patient"]["id"] == gid("Patient", target)
         assert [r["outcome"] for r in reads] == ["ALLOWED"]
     else:
-        assert answer.data["patient"] is None  # absent and out of scope answer alike
+        # Out of scope answers exactly like a patient that does not exist, errors included.
+        absent = await gql(PATIENT, {"id": gid("Patient", uuid.uuid4())}, bearer=bearer)
+        assert answer.body == absent.body == {"data": {"patient": None}}
         assert [r["outcome"] for r in reads] == ["DENIED"]
 
 
 # Rows each caller finds with an empty search (36 seeded patients, 12 per medspa; a provider
-# treats 4; Sam is assigned to no one).
+# treats 4; Sam is assigned to no one). A PCC reads the patients linked to the providers it
+# reaches (DESIGN §5): Vera all three of Glow's (3 x 4), Dean and Cody the two providers of
+# Radiance and Legacy (2 x 4), never the medspa's other patients.
 SEARCH_COUNTS: dict[str, int | str] = {
     "ops@portrait.example": 36,
     "maria@portrait.example": "FORBIDDEN",
     "vera@portrait.example": 12,
-    "dean@portrait.example": 12,
-    "cody@portrait.example": 12,
+    "dean@portrait.example": 8,
+    "cody@portrait.example": 8,
     "sam@portrait.example": 0,
     "dana@glow.example": 12,
     "nina@glow.example": 4,
@@ -112,7 +123,13 @@ SEARCH_COUNTS: dict[str, int | str] = {
     "lena@legacy.example": 12,
     "kim@legacy.example": 4,
     "masquerade": 4,
+    "covering": 12,  # Glow's providers, while Sam covers Vera
+    "dana@glow.example:PROVIDER": 4,  # her own patients, as a provider
     "api_key": 12,
+    "api_key:PATIENTS_READ": 12,
+    "api_key:APPOINTMENTS_READ": "FORBIDDEN",
+    "api_key:APPOINTMENTS_WRITE": "FORBIDDEN",
+    "api_key:CATALOG_READ": "FORBIDDEN",
     "anonymous": "UNAUTHENTICATED",
 }
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,17 +28,29 @@ ASSIGN = """mutation($o: ID!, $p: ID!) { assignCoverage(oooId: $o, pccId: $p) {
     coverage { id source coveringPcc { fullName } } errors { code message } } }"""
 
 
-def _day(days: int = 3) -> dict[str, str]:
-    start = (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    return {"s": start.isoformat(), "e": (start + timedelta(days=1)).isoformat()}
+# Each PCC's zone (DESIGN §8): a FULL_DAY absence is whole local days there.
+ZONES = {
+    "vera@portrait.example": "America/Denver",
+    "dean@portrait.example": "America/Los_Angeles",
+    "cody@portrait.example": "America/Chicago",
+    "sam@portrait.example": "America/New_York",
+}
+
+
+def _day(days: int = 3, zone: str = ZONES["vera@portrait.example"]) -> dict[str, str]:
+    """One whole local day in `zone`, `days` from today, as UTC instants."""
+    tz = ZoneInfo(zone)
+    local = (datetime.now(tz) + timedelta(days=days)).date()
+    start = datetime(local.year, local.month, local.day, tzinfo=tz)
+    end = datetime.combine(local + timedelta(days=1), time(0), tzinfo=tz)
+    return {"s": start.astimezone(UTC).isoformat(), "e": end.astimezone(UTC).isoformat()}
 
 
 async def _report(
     gql: Gql, who: str, kind: str = "FULL_DAY", pcc: str | None = None, **when: str
 ) -> Any:
-    variables = {**_day(), **when, "k": kind, "p": pcc}
+    zone = ZONES.get(who, ZONES["cody@portrait.example"] if pcc else ZONES[who])
+    variables = {**_day(zone=zone), **when, "k": kind, "p": pcc}
     return await gql(REPORT, variables, as_=who)
 
 
@@ -96,8 +109,10 @@ async def test_offer_full_day_virtual_absence_grants_channels(gql: Gql, audit: A
     assert coverage["active"] is False  # the window opens with the absence
     assert coverage["coveringPcc"]["fullName"] == "Sam Taylor"
     assert coverage["coveringPcc"]["workingHours"]["MON"] == [["09:00", "17:00"]]
-    # Before the window opens Sam reaches none of the providers: the grants name them as null.
-    assert [g["provider"] for g in coverage["channelGrants"]] == [None] * 6
+    # The grants name whose lines Sam holds, before the window opens too.
+    assert sorted(g["provider"]["displayName"] for g in coverage["channelGrants"]) == sorted(
+        ["Dana Whitfield", "Nina Patel", "Omar Haddad"] * 2
+    )
     assert {g["startsAt"] for g in coverage["channelGrants"]} == {_day()["s"]}
     as_manager = await gql(
         """{ outOfOffice { edges { node { coverage { channelGrants {
@@ -243,11 +258,17 @@ async def test_open_coverage_requests_for_the_pool(gql: Gql) -> None:
     reported = await _report(gql, "vera@portrait.example")
     await _report(gql, "cody@portrait.example", kind="PARTIAL_DAY")
     query = "{ openCoverageRequests { edges { node { id kind pcc { fullName } } } } }"
-    sam = await gql(query, as_="sam@portrait.example")
-    [edge] = sam.data["openCoverageRequests"]["edges"]
+    pool = await gql(query, as_="cody@portrait.example")
+    [edge] = pool.data["openCoverageRequests"]["edges"]
     assert edge["node"]["id"] == reported.data["reportOutOfOffice"]["outOfOffice"]["id"]
-    # pcc.read is OWN for PCCs: the pool sees the absence, not the colleague's profile.
+    # pcc.read is OWN for PCCs (plus the PCCs they cover, and Cody covers none of Vera's
+    # absences): the pool sees the absence, not the colleague's profile.
     assert edge["node"]["pcc"] is None
+    sam = await gql(query, as_="sam@portrait.example")
+    # Sam covers Vera's seeded absences, so he sees whom he stands in for.
+    assert [e["node"]["pcc"] for e in sam.data["openCoverageRequests"]["edges"]] == [
+        {"fullName": "Vera Lind"}
+    ]
     vera = await gql(query, as_="vera@portrait.example")
     assert vera.data["openCoverageRequests"]["edges"] == []  # not her own
     assert (await gql(query, as_="dana@glow.example")).codes == ["FORBIDDEN"]

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from api.ids import encode_global_id
 from db.models import Medspa
 from db.seed.demo import DemoIds
-from tests.conftest import Audit, Gql
+from tests.conftest import Audit, Gql, Principals
+from tests.matrix import ALL_CALLERS, expect
 from tests.pcc.helpers import absence
 
 PROVIDER_PCCS = """query($id: ID!) { node(id: $id) { ... on Provider { displayName
@@ -50,29 +51,45 @@ async def test_covering_pcc_is_shown_beside_the_provider_during_the_window(
     assert relations["COVERING"]["until"] is not None
 
 
-@pytest.mark.parametrize(
-    ("who", "visible"),
-    [
-        ("ops@portrait.example", 4),
-        ("maria@portrait.example", 4),
-        ("vera@portrait.example", 1),  # herself
-        ("dana@glow.example", 1),  # Glow's PCC: Vera
-        ("ruth@radiance.example", 1),  # Radiance's: Dean
-        ("api_key", None),
-        ("anonymous", None),
-    ],
+# pcc.read (DESIGN §5): staff see every PCC; a PCC itself (OWN); a medspa's admins their
+# PCCs and its providers their PCC (TENANT); partner keys and visitors nothing.
+PCC_DIRECTORY: dict[str, set[str] | str] = expect(
+    {
+        "ops@portrait.example": {"Vera Lind", "Dean Foster", "Cody Reyes", "Sam Taylor"},
+        "maria@portrait.example": {"Vera Lind", "Dean Foster", "Cody Reyes", "Sam Taylor"},
+        "vera@portrait.example": {"Vera Lind"},
+        "dean@portrait.example": {"Dean Foster"},
+        "cody@portrait.example": {"Cody Reyes"},
+        # Sam covers Vera's absences in the demo (DESIGN §3: the coverer needs the absent
+        # PCC's name, time zone and working hours), so Vera's profile is his to read too.
+        "sam@portrait.example": {"Sam Taylor", "Vera Lind"},
+        "covering": {"Sam Taylor", "Vera Lind"},
+        "dana@glow.example": {"Vera Lind"},
+        "dana@glow.example:PROVIDER": {"Vera Lind"},
+        "nina@glow.example": {"Vera Lind"},
+        "omar@glow.example": {"Vera Lind"},
+        "masquerade": {"Vera Lind"},
+        "ruth@radiance.example": {"Dean Foster"},
+        "lee@radiance.example": {"Dean Foster"},
+        "lena@legacy.example": {"Cody Reyes"},
+        "kim@legacy.example": {"Cody Reyes"},
+        "anonymous": "UNAUTHENTICATED",
+    },
+    default="FORBIDDEN",  # every partner key
 )
-async def test_pcc_directory_scope(
-    gql: Gql, principals: object, who: str, visible: int | None
-) -> None:
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_pcc_directory_scope(gql: Gql, principals: Principals, who: str) -> None:
     answer = await gql(
-        "{ pccs { edges { node { fullName } } } }",
-        bearer=await principals.bearer(who),  # type: ignore[attr-defined]
+        "{ pccs { edges { node { fullName } } } }", bearer=await principals.bearer(who)
     )
-    if visible is None:
-        assert answer.codes in (["FORBIDDEN"], ["UNAUTHENTICATED"])
+    expected = PCC_DIRECTORY[who]
+    if isinstance(expected, str):
+        assert answer.codes == [expected], answer.body
     else:
-        assert len(answer.data["pccs"]["edges"]) == visible
+        assert answer.errors == [], answer.body
+        assert {e["node"]["fullName"] for e in answer.data["pccs"]["edges"]} == expected
 
 
 ASSIGN = """mutation($pcc: ID!, $p: ID!) { assignPcc(pccId: $pcc, providerId: $p) {
@@ -141,7 +158,13 @@ async def test_transition_keeping_the_pcc_adds_the_fee(
     assert medspa["feeLines"] == [
         {"kind": "PCC_SERVICE", "amountCents": 100000, "currency": "USD", "period": "MONTHLY"}
     ]
-    assert {i["status"] for i in medspa["integrations"]} == {"ACTIVE"}
+    # Keeping the PCC keeps its phone line and chat; leaving Legacy revokes Acuity anyway.
+    today = datetime.now(UTC).date().isoformat()
+    assert {(i["kind"], i["status"], i["statusChangedOn"]) for i in medspa["integrations"]} == {
+        ("OPENPHONE_LINE", "ACTIVE", "2026-01-01"),
+        ("TIGERCONNECT_CHANNEL", "ACTIVE", "2026-01-01"),
+        ("ACUITY_CALENDAR", "REVOKED", today),
+    }
     # Cody still works Legacy's calendars.
     cody = await gql("{ medspas { edges { node { slug } } } }", as_="cody@portrait.example")
     assert [e["node"]["slug"] for e in cody.data["medspas"]["edges"]] == ["legacy"]

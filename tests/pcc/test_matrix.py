@@ -20,6 +20,7 @@ PCCS = {
     "dean@portrait.example",
     "cody@portrait.example",
     "sam@portrait.example",
+    "covering",  # Sam again, inside a window covering Vera
 }
 
 
@@ -55,6 +56,7 @@ QUERIES = {
             "lena@legacy.example",
             "kim@legacy.example",
             "masquerade",
+            "dana@glow.example:PROVIDER",
         },
     ),
     "platformHolidays": (
@@ -70,6 +72,7 @@ QUERIES = {
             "lena@legacy.example",
             "kim@legacy.example",
             "masquerade",
+            "dana@glow.example:PROVIDER",
         },
     ),
     "openCoverageRequests": ("{ openCoverageRequests { edges { node { id } } } }", PCCS),
@@ -86,6 +89,7 @@ QUERIES = {
             "lena@legacy.example",
             "kim@legacy.example",
             "masquerade",
+            "dana@glow.example:PROVIDER",
         },
     ),
 }
@@ -136,12 +140,13 @@ async def test_report_out_of_office(
     gql: Gql, principals: Principals, audit: Audit, owner_engine: AsyncEngine, who: str
 ) -> None:
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    bearer = await principals.bearer(who)  # the covering caller's window is an absence too
     before = await _count(owner_engine, "out_of_office")
     answer = await gql(
         """mutation($s: DateTime!, $e: DateTime!) { reportOutOfOffice(startsAt: $s, endsAt: $e,
-            kind: FULL_DAY, reason: SICK) { outOfOffice { id } errors { code } } }""",
+            kind: PARTIAL_DAY, reason: SICK) { outOfOffice { id } errors { code } } }""",
         {"s": start.isoformat(), "e": (start + timedelta(days=1)).isoformat()},
-        bearer=await principals.bearer(who),
+        bearer=bearer,
     )
     if who in PCCS:
         assert answer.data["reportOutOfOffice"]["errors"] == []
@@ -174,7 +179,7 @@ async def test_offer_and_assign_coverage(
         {"o": encode_global_id("OutOfOffice", ooo["id"])},
         bearer=bearer,
     )
-    if who in {"sam@portrait.example", "cody@portrait.example"}:
+    if who in {"sam@portrait.example", "cody@portrait.example", "covering"}:
         assert offer.data["offerCoverage"]["errors"] == []
         assert await _count(owner_engine, "coverage") == before + 1
     elif who == "vera@portrait.example":
@@ -269,6 +274,7 @@ async def test_cover_own_lines(
         assert answer.data["coverOwnLines"]["errors"] == []
     elif who in {
         "omar@glow.example",
+        "dana@glow.example:PROVIDER",  # her own lines only, and these are Nina's
         "ruth@radiance.example",
         "lee@radiance.example",
         "lena@legacy.example",

@@ -98,12 +98,13 @@ async def test_covering_pcc_gets_access_only_inside_the_window(
     gql: Gql, demo: DemoIds, owner_session: AsyncSession
 ) -> None:
     now = datetime.now(UTC)
-    # Three covered absences of Vera's: over one second ago, open now, opening in one second.
+    # Three covered absences: one over ten minutes ago, one opening in ten minutes (both
+    # Vera's), one of Cody's open now. Minutes, not seconds: a slow run must not cross them.
     await absence(
         owner_session,
         demo,
         starts=now - timedelta(days=1),
-        ends=now - timedelta(seconds=1),
+        ends=now - timedelta(minutes=10),
         covering="sam@portrait.example",
     )
     before = await gql(CALENDAR, week(), as_="sam@portrait.example")
@@ -112,7 +113,7 @@ async def test_covering_pcc_gets_access_only_inside_the_window(
     await absence(
         owner_session,
         demo,
-        starts=now + timedelta(seconds=1),
+        starts=now + timedelta(minutes=10),
         ends=now + timedelta(days=1),
         covering="sam@portrait.example",
     )

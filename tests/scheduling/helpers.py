@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.ids import encode_global_id
 from db.seed.demo import DemoIds
+from db.seed.scheduling import DEMO_WEEKS
 from tests.conftest import Answer, Audit, Gql, Principals
 
 OK = "ok"
@@ -39,10 +40,21 @@ ADMIN_ONLY_ON_GLOW: dict[str, str] = {
     "lee@radiance.example": "FORBIDDEN",
     "lena@legacy.example": "NOT_FOUND",
     "kim@legacy.example": "FORBIDDEN",
+    "covering": "FORBIDDEN",
+    "dana@glow.example:PROVIDER": "FORBIDDEN",
     "masquerade": "FORBIDDEN",
     "api_key": "FORBIDDEN",
+    "api_key:APPOINTMENTS_READ": "FORBIDDEN",
+    "api_key:APPOINTMENTS_WRITE": "FORBIDDEN",
+    "api_key:PATIENTS_READ": "FORBIDDEN",
+    "api_key:CATALOG_READ": "FORBIDDEN",
     "anonymous": "UNAUTHENTICATED",
 }
+
+
+BOOK = """mutation($input: BookAppointmentInput!) { bookAppointment(input: $input) {
+    replayed errors { code field message }
+    appointment { id status startsAt endsAt provider { displayName } patient { email } } } }"""
 
 
 def gid(type_name: str, id_: uuid.UUID) -> str:
@@ -50,10 +62,26 @@ def gid(type_name: str, id_: uuid.UUID) -> str:
 
 
 def next_week(weekday: int, wall: time, tz: ZoneInfo = NEW_YORK) -> datetime:
-    """A wall-clock time on a weekday (0 = Monday) of next week, as an aware UTC instant."""
+    """A wall-clock time on a weekday (0 = Monday) of the first week after the demo's seeded
+    weeks (an empty calendar to book in), as an aware UTC instant."""
     today = datetime.now(tz).date()
-    monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    monday = today - timedelta(days=today.weekday()) + timedelta(weeks=DEMO_WEEKS.stop)
     return datetime.combine(monday + timedelta(days=weekday), wall, tzinfo=tz).astimezone(UTC)
+
+
+def next_clock_change(*, forward: bool, tz: ZoneInfo = NEW_YORK) -> date:
+    """The local day of the next daylight-saving change in `tz` (clocks `forward` in spring,
+    back in autumn), at least two weeks from today: computed from the clock, so a test that
+    uses it never runs out of dates, and clear of the seeded current week."""
+    day = datetime.now(tz).date() + timedelta(days=14)
+    for _ in range(400):
+        before = datetime.combine(day - timedelta(days=1), time(12), tzinfo=tz).utcoffset()
+        after = datetime.combine(day, time(12), tzinfo=tz).utcoffset()
+        assert before is not None and after is not None
+        if after != before and (after > before) is forward:
+            return day
+        day += timedelta(days=1)
+    raise AssertionError(f"{tz} has no daylight-saving change within a year")
 
 
 def local(day: date, wall: time, tz: ZoneInfo = NEW_YORK) -> datetime:
@@ -141,3 +169,27 @@ async def assert_matrix_answer(
         audited = await audit.rows(outcome=outcome)
         assert audited, "a refused write leaves an audit row"
     return None
+
+
+async def booking(
+    engine: AsyncEngine,
+    demo: DemoIds,
+    *,
+    provider: str = "nina@glow.example",
+    at: Any = None,
+    type_name: str = "Neuromodulator",
+    key: str | None = None,
+    patient_index: int = 0,
+) -> dict[str, Any]:
+    """Variables of BOOK: a Glow patient with a provider at Glow Downtown, next Tuesday 11:00
+    unless `at` says otherwise."""
+    return {
+        "input": {
+            "patientId": gid("Patient", await patient_of(engine, demo, "glow", patient_index)),
+            "providerId": gid("Provider", demo.providers[provider]),
+            "locationId": gid("Location", demo.locations["glow-downtown"]),
+            "appointmentTypeId": gid("AppointmentType", demo.appointment_types["glow"][type_name]),
+            "startsAt": (at or next_week(1, time(11))).isoformat(),
+            "idempotencyKey": key,
+        }
+    }

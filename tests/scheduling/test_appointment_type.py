@@ -219,15 +219,63 @@ async def test_catalog_read_matrix(
         "omar@glow.example",
         "masquerade",
         "api_key",
+        "covering",
+        "dana@glow.example:PROVIDER",
+        "api_key:APPOINTMENTS_READ",
+        "api_key:APPOINTMENTS_WRITE",
+        "api_key:PATIENTS_READ",
+        "api_key:CATALOG_READ",
     }
     if not sees_glow:
         assert medspa is None
         return
     types = {e["node"]["name"] for e in medspa["appointmentTypes"]["edges"]}
-    # The PCC manager reads medspas and providers, not the catalogue.
+    # The PCC manager reads medspas and providers, not the catalogue; partner keys read the
+    # catalogue with catalog:read only.
+    no_catalogue = {
+        "maria@portrait.example",
+        "api_key:APPOINTMENTS_READ",
+        "api_key:APPOINTMENTS_WRITE",
+        "api_key:PATIENTS_READ",
+    }
     expected = (
-        set()
-        if who == "maria@portrait.example"
-        else {"Neuromodulator", "Dermal filler", "Chemical peel"}
+        set() if who in no_catalogue else {"Neuromodulator", "Dermal filler", "Chemical peel"}
     )
     assert types == expected
+
+
+UPDATE = """mutation($id: ID!, $i: AppointmentTypeInput!) { updateAppointmentType(id: $id,
+    input: $i) { errors { code field } appointmentType { name durationMinutes priceCents } } }"""
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_update_type_matrix(
+    gql: Gql,
+    demo: DemoIds,
+    principals: Principals,
+    audit: Audit,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    bearer = await principals.bearer(who)
+    before = await snapshot(owner_engine, "appointment_type")
+    answer = await gql(
+        UPDATE,
+        {
+            "id": gid("AppointmentType", demo.appointment_types["glow"]["Chemical peel"]),
+            "i": {"name": "Deep peel", "priceCents": 21_000},
+        },
+        bearer=bearer,
+    )
+    payload = await assert_matrix_answer(
+        answer=answer,
+        expected=ADMIN_ONLY_ON_GLOW[who],
+        field="updateAppointmentType",
+        audit=audit,
+        before=before,
+        engine=owner_engine,
+    )
+    if payload is not None:
+        updated = payload["appointmentType"]
+        assert (updated["name"], updated["priceCents"]) == ("Deep peel", 21_000)
+        assert updated["durationMinutes"] == 45  # untouched fields keep their value

@@ -202,8 +202,7 @@ async def test_designated_pcc_blocks_off_but_does_not_set_hours(
 async def test_settings_drive_the_outbox(
     gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
 ) -> None:
-    from tests.scheduling.helpers import scalar
-    from tests.scheduling.test_booking import BOOK, booking
+    from tests.scheduling.helpers import BOOK, booking, scalar
 
     changed = await gql(
         SETTINGS, {"i": {"sendConfirmation": False, "reminderLeadHours": [48]}}, as_=GLOW_ADMIN
@@ -258,3 +257,102 @@ async def test_scheduling_settings_matrix(
         before=before,
         engine=owner_engine,
     )
+
+
+OVERRIDE = """mutation($i: AvailabilityExceptionInput!) { addAvailabilityOverride(input: $i) {
+    errors { code field } exception { id kind location { name } } } }"""
+
+
+def _override_vars(
+    demo: DemoIds, provider: str = "nina@glow.example", location: str = "glow-downtown"
+) -> dict[str, object]:
+    saturday = next_week(5, time(0)).astimezone(NEW_YORK).date()
+    return {
+        "i": {
+            "providerId": gid("Provider", demo.providers[provider]),
+            "locationId": gid("Location", demo.locations[location]),
+            "startsAt": f"{saturday}T10:00:00",
+            "endsAt": f"{saturday}T12:00:00",
+        }
+    }
+
+
+async def test_designated_pcc_may_not_add_an_override(
+    gql: Gql, demo: DemoIds, audit: Audit, owner_engine: AsyncEngine
+) -> None:
+    """DESIGN §5: a designated PCC manages availability for block-offs only; adding working
+    time (an override) for a provider he reaches is refused, and nothing is written."""
+    before = await snapshot(owner_engine, "availability_exception")
+    refused = await gql(
+        OVERRIDE,
+        _override_vars(demo, "lee@radiance.example", "radiance-santa-monica"),
+        as_="dean@portrait.example",
+    )
+    await assert_matrix_answer(
+        answer=refused,
+        expected="FORBIDDEN",
+        field="addAvailabilityOverride",
+        audit=audit,
+        before=before,
+        engine=owner_engine,
+    )
+    allowed = await gql(
+        OVERRIDE,
+        _override_vars(demo, "lee@radiance.example", "radiance-santa-monica"),
+        as_="ruth@radiance.example",
+    )
+    assert allowed.data["addAvailabilityOverride"]["errors"] == [], allowed.body
+    assert allowed.data["addAvailabilityOverride"]["exception"]["kind"] == "OVERRIDE"
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_add_override_matrix(
+    gql: Gql,
+    demo: DemoIds,
+    principals: Principals,
+    audit: Audit,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    bearer = await principals.bearer(who)
+    before = await snapshot(owner_engine, "availability_exception")
+    answer = await gql(OVERRIDE, _override_vars(demo), bearer=bearer)
+    payload = await assert_matrix_answer(
+        answer=answer,
+        expected=ADMIN_ONLY_ON_GLOW[who],  # no block-off exception: only the admin
+        field="addAvailabilityOverride",
+        audit=audit,
+        before=before,
+        engine=owner_engine,
+    )
+    if payload is not None:
+        assert payload["exception"]["kind"] == "OVERRIDE"
+        assert payload["exception"]["location"] == {"name": "Downtown"}
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_remove_exception_matrix(
+    gql: Gql,
+    demo: DemoIds,
+    principals: Principals,
+    audit: Audit,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    added = await gql(BLOCK_OFF, _block_vars(demo), as_=GLOW_ADMIN)
+    exception = added.data["addBlockOff"]["exception"]["id"]
+    bearer = await principals.bearer(who)
+    before = await snapshot(owner_engine, "availability_exception")
+    answer = await gql(REMOVE, {"id": exception}, bearer=bearer)
+    # As for adding a block-off: Dean may remove block-offs, of Radiance's providers only.
+    expected = {**ADMIN_ONLY_ON_GLOW, "dean@portrait.example": "NOT_FOUND"}[who]
+    await assert_matrix_answer(
+        answer=answer,
+        expected=expected,
+        field="removeAvailabilityException",
+        audit=audit,
+        before=before,
+        engine=owner_engine,
+    )
+    left = await snapshot(owner_engine, "availability_exception")
+    assert (left == before) is (expected != OK)

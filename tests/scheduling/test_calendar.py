@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Appointment, AppointmentStatus, BookingSource, Patient
 from db.seed.demo import DemoIds
-from tests.conftest import ALL_CALLERS, Gql, Principals, StatementLog
-from tests.scheduling.helpers import gid, next_week
+from tests.conftest import ALL_CALLERS, Gql, Principals, StatementLog, token_for
+from tests.scheduling.helpers import NEW_YORK, gid, next_week
 
 CALENDAR = """query($f: DateTime!, $t: DateTime!, $p: [ID!], $l: [ID!]) {
     calendar(from: $f, to: $t, providerIds: $p, locationIds: $l) {
@@ -21,7 +21,8 @@ CALENDAR = """query($f: DateTime!, $t: DateTime!, $p: [ID!], $l: [ID!]) {
 
 
 def this_week() -> dict[str, str]:
-    start = next_week(0, time(0)) - timedelta(days=7)
+    today = datetime.now(NEW_YORK).date()
+    start = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=NEW_YORK)
     return {"f": start.isoformat(), "t": (start + timedelta(days=7)).isoformat()}
 
 
@@ -41,7 +42,13 @@ WEEK_EXPECT: dict[str, int | str] = {
     "lena@legacy.example": 30,  # LEGACY: readable
     "kim@legacy.example": 15,
     "masquerade": 15,  # dana as nina: nina's
+    "covering": 45,  # Sam, covering Vera: every Glow provider while the window lasts
+    "dana@glow.example:PROVIDER": 15,  # her own, as a provider
     "api_key": 45,  # appointments:read
+    "api_key:APPOINTMENTS_READ": 45,
+    "api_key:APPOINTMENTS_WRITE": "FORBIDDEN",
+    "api_key:PATIENTS_READ": "FORBIDDEN",
+    "api_key:CATALOG_READ": "FORBIDDEN",
     "anonymous": "UNAUTHENTICATED",
 }
 
@@ -241,3 +248,20 @@ async def test_admin_week_calendar_costs_the_same_statements_for_10_and_500(
     # Authentication, the appointments, one statement per nested relation (provider,
     # location, patient, type) and the audit row of the patient read.
     assert many <= 12, statement_log.statements
+
+
+async def test_admin_week_calendar_of_a_known_token_costs_at_most_5_statements(
+    gql: Gql, demo: DemoIds, statement_log: StatementLog
+) -> None:
+    """Issue 12: authentication included, row-level-security settings included."""
+    token = token_for(demo, "dana@glow.example")
+    week = this_week()
+    first = await gql(CALENDAR, week, bearer=token)  # the principal is built once
+    statement_log.clear()
+    again = await gql(CALENDAR, week, bearer=token)
+    assert again.data == first.data and again.errors == []
+    assert len(again.data["calendar"]) == 45
+    assert all(a["patient"] and a["provider"] and a["location"] for a in again.data["calendar"])
+    # The RLS settings, the appointments with their four relations joined, the audit row of
+    # the patient read.
+    assert statement_log.count(excluding_setup=False) <= 5, statement_log.statements

@@ -174,3 +174,32 @@ async def test_create_location_matrix(
         before=before,
         engine=owner_engine,
     )
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_update_location_fields_matrix(
+    gql: Gql,
+    demo: DemoIds,
+    principals: Principals,
+    audit: Audit,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    bearer = await principals.bearer(who)
+    before = await snapshot(owner_engine, "location")
+    answer = await gql(
+        UPDATE,
+        {"id": gid("Location", demo.locations["glow-downtown"]), "i": {"name": "Downtown NYC"}},
+        bearer=bearer,
+    )
+    payload = await assert_matrix_answer(
+        answer=answer,
+        expected=ADMIN_ONLY_ON_GLOW[who],
+        field="updateLocation",
+        audit=audit,
+        before=before,
+        engine=owner_engine,
+    )
+    if payload is not None:
+        assert payload["location"]["name"] == "Downtown NYC"
+        assert payload["location"]["bookingSlug"] == "glow-downtown"

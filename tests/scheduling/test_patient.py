@@ -63,7 +63,13 @@ READ_EXPECT: dict[str, int | None] = {
     "lena@legacy.example": None,
     "kim@legacy.example": None,
     "masquerade": 0,
+    "covering": 12,  # Vera's reach, Sam's while he covers her
+    "dana@glow.example:PROVIDER": 0,  # OWN, counted below
     "api_key": 12,  # patients:read
+    "api_key:PATIENTS_READ": 12,
+    "api_key:APPOINTMENTS_READ": 0,  # the medspa is readable, its patients are not
+    "api_key:APPOINTMENTS_WRITE": 0,
+    "api_key:CATALOG_READ": 0,
     "anonymous": None,
 }
 
@@ -81,7 +87,12 @@ async def test_patient_read_matrix(
         assert answer.data["medspa"] is None
         return
     patients = answer.data["medspa"]["patients"]["edges"]
-    if who in {"nina@glow.example", "omar@glow.example", "masquerade"}:
+    if who in {
+        "nina@glow.example",
+        "omar@glow.example",
+        "masquerade",
+        "dana@glow.example:PROVIDER",
+    }:
         # Providers see exactly the patients they have appointments with (4 in the seed).
         assert len(patients) == 4
     else:
@@ -94,7 +105,7 @@ async def test_patient_read_matrix(
 async def test_provider_reads_a_new_patient_after_booking_them(
     gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
 ) -> None:
-    from tests.scheduling.test_booking import BOOK, booking
+    from tests.scheduling.helpers import BOOK, booking
 
     created = await gql(CREATE, {"i": NEW}, as_="nina@glow.example")
     patient = created.data["createPatient"]["patient"]["id"]
@@ -124,8 +135,14 @@ CREATE_EXPECT = {
     "lee@radiance.example": "NOT_FOUND",
     "lena@legacy.example": "NOT_FOUND",
     "kim@legacy.example": "NOT_FOUND",
+    "covering": OK,
+    "dana@glow.example:PROVIDER": OK,  # a provider may add a patient
     "masquerade": OK,
     "api_key": "FORBIDDEN",
+    "api_key:APPOINTMENTS_READ": "FORBIDDEN",
+    "api_key:APPOINTMENTS_WRITE": "FORBIDDEN",
+    "api_key:PATIENTS_READ": "FORBIDDEN",
+    "api_key:CATALOG_READ": "FORBIDDEN",
     "anonymous": "UNAUTHENTICATED",
 }
 

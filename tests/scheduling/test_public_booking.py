@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import time, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.resolvers.public_booking import LIMITER
 from db.seed.demo import DemoIds
 from tests.conftest import Gql
 from tests.scheduling.helpers import gid, next_week, rows, scalar, snapshot
@@ -25,13 +23,6 @@ PAGE = """query($slug: String!, $t: ID!, $f: DateTime!, $to: DateTime!) {
 BOOK = """mutation($i: PublicBookAppointmentInput!) { publicBookAppointment(input: $i) {
     errors { code field }
     booking { confirmationCode startsAt appointmentTypeName providerName locationName } } }"""
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit() -> Iterator[None]:
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
 
 
 def _page_vars(demo: DemoIds, slug: str = "glow-downtown") -> dict[str, Any]:

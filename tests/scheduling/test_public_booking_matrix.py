@@ -3,21 +3,11 @@ answer never carries more than the booking's own confirmation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from api.resolvers.public_booking import LIMITER
 from db.seed.demo import DemoIds
 from tests.conftest import ALL_CALLERS, Gql, Principals
 from tests.scheduling.test_public_booking import BOOK, _booking
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit() -> Iterator[None]:
-    LIMITER.reset()
-    yield
-    LIMITER.reset()
 
 
 @pytest.mark.parametrize("who", ALL_CALLERS)

@@ -3,14 +3,21 @@ correct across daylight-saving changes (issue 4 §4)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from db.seed.demo import DemoIds
 from tests.conftest import ALL_CALLERS, Gql, Principals
-from tests.scheduling.helpers import GLOW_ADMIN, NEW_YORK, gid, local, next_week
+from tests.scheduling.helpers import (
+    GLOW_ADMIN,
+    NEW_YORK,
+    gid,
+    local,
+    next_clock_change,
+    next_week,
+)
 
 SLOTS = """query($l: ID!, $t: ID!, $p: ID, $f: DateTime!, $to: DateTime!) {
     availableSlots(locationId: $l, appointmentTypeId: $t, providerId: $p, from: $f, to: $to) {
@@ -58,14 +65,16 @@ async def _add_sunday_night_hours(gql: Gql, demo: DemoIds) -> None:
 async def test_weekday_hours_keep_their_wall_clock_across_spring_forward(
     gql: Gql, demo: DemoIds
 ) -> None:
-    # 2027-03-14 is the spring-forward Sunday in New York: Friday is EST, Monday EDT.
-    start, end = local(date(2027, 3, 12), time(0)), local(date(2027, 3, 16), time(0))
+    # The spring-forward Sunday in New York: the Friday before is EST, the Monday after EDT.
+    sunday = next_clock_change(forward=True)
+    friday_date, monday_date = sunday - timedelta(days=2), sunday + timedelta(days=1)
+    start, end = local(friday_date, time(0)), local(sunday + timedelta(days=2), time(0))
     slots = await _slots(gql, _vars(demo, start, end))
-    friday = [s for s in slots if s.date() == date(2027, 3, 12)]
-    monday = [s for s in slots if s.date() == date(2027, 3, 15)]
+    friday = [s for s in slots if s.astimezone(NEW_YORK).date() == friday_date]
+    monday = [s for s in slots if s.astimezone(NEW_YORK).date() == monday_date]
     assert len(friday) == len(monday) == 31  # 09:00 .. 16:30 every 15 minutes
-    assert friday[0].isoformat() == "2027-03-12T09:00:00-05:00"
-    assert monday[0].isoformat() == "2027-03-15T09:00:00-04:00"
+    assert friday[0].astimezone(NEW_YORK).isoformat() == f"{friday_date}T09:00:00-05:00"
+    assert monday[0].astimezone(NEW_YORK).isoformat() == f"{monday_date}T09:00:00-04:00"
     assert friday[-1].time() == monday[-1].time() == time(16, 30)
     # In UTC the working day moved by the hour the clocks did.
     assert (monday[0] - friday[0]) == timedelta(days=3) - timedelta(hours=1)
@@ -73,34 +82,37 @@ async def test_weekday_hours_keep_their_wall_clock_across_spring_forward(
 
 async def test_the_spring_forward_night_is_an_hour_shorter(gql: Gql, demo: DemoIds) -> None:
     await _add_sunday_night_hours(gql, demo)
-    start, end = local(date(2027, 3, 13), time(12)), local(date(2027, 3, 14), time(12))
+    sunday = next_clock_change(forward=True)
+    start, end = local(sunday - timedelta(days=1), time(12)), local(sunday, time(12))
     slots = await _slots(gql, _vars(demo, start, end, kind="Dermal filler"))
     # 00:00-05:00 on the clock is 4 real hours: 60-minute visits start 05:00Z .. 08:00Z.
     assert len(slots) == 13
     assert all(s.hour != 2 for s in slots)  # 02:xx does not exist that night
-    assert slots[0].isoformat() == "2027-03-14T00:00:00-05:00"
-    assert slots[-1].isoformat() == "2027-03-14T04:00:00-04:00"
+    assert slots[0].isoformat() == f"{sunday}T00:00:00-05:00"
+    assert slots[-1].isoformat() == f"{sunday}T04:00:00-04:00"
 
 
 async def test_the_fall_back_night_is_an_hour_longer(gql: Gql, demo: DemoIds) -> None:
     await _add_sunday_night_hours(gql, demo)
-    start, end = local(date(2027, 11, 6), time(12)), local(date(2027, 11, 7), time(12))
+    sunday = next_clock_change(forward=False)
+    start, end = local(sunday - timedelta(days=1), time(12)), local(sunday, time(12))
     slots = await _slots(gql, _vars(demo, start, end, kind="Dermal filler"))
     assert len(slots) == 21  # 6 real hours
     one_thirty = [s.isoformat() for s in slots if s.hour == 1 and s.minute == 30]
-    assert one_thirty == ["2027-11-07T01:30:00-04:00", "2027-11-07T01:30:00-05:00"]
+    assert one_thirty == [f"{sunday}T01:30:00-04:00", f"{sunday}T01:30:00-05:00"]
     # And the week after keeps 09:00 local (now EST).
-    monday = await _slots(
-        gql, _vars(demo, local(date(2027, 11, 8), time(0)), local(date(2027, 11, 9), time(0)))
-    )
-    assert monday[0].isoformat() == "2027-11-08T09:00:00-05:00"
+    monday_date = sunday + timedelta(days=1)
+    monday_start = local(monday_date, time(0))
+    monday = await _slots(gql, _vars(demo, monday_start, monday_start + timedelta(days=1)))
+    assert monday[0].isoformat() == f"{monday_date}T09:00:00-05:00"
 
 
 async def test_booking_on_the_dst_monday_uses_local_hours(gql: Gql, demo: DemoIds) -> None:
-    at_nine = local(date(2027, 3, 15), time(9))
-    assert at_nine.isoformat() == "2027-03-15T13:00:00+00:00"
-    eight_am_est_equivalent = local(date(2027, 3, 15), time(8))
-    start = local(date(2027, 3, 15), time(0))
+    monday = next_clock_change(forward=True) + timedelta(days=1)
+    at_nine = local(monday, time(9))
+    assert at_nine.isoformat() == f"{monday}T13:00:00+00:00"  # EDT: UTC-4
+    eight_am_est_equivalent = local(monday, time(8))
+    start = local(monday, time(0))
     slots = await _slots(gql, _vars(demo, start, start + timedelta(days=1)))
     assert at_nine in slots and eight_am_est_equivalent not in slots
 
@@ -108,7 +120,7 @@ async def test_booking_on_the_dst_monday_uses_local_hours(gql: Gql, demo: DemoId
 async def test_appointments_and_buffers_are_subtracted(
     gql: Gql, demo: DemoIds, owner_engine: Any
 ) -> None:
-    from tests.scheduling.test_booking import BOOK, booking
+    from tests.scheduling.helpers import BOOK, booking
 
     filler = await gql(
         BOOK,
@@ -127,7 +139,7 @@ async def test_appointments_and_buffers_are_subtracted(
 
 
 async def test_block_offs_and_overrides(gql: Gql, demo: DemoIds, owner_engine: Any) -> None:
-    from tests.scheduling.test_booking import BOOK, booking
+    from tests.scheduling.helpers import BOOK, booking
 
     nina = gid("Provider", demo.providers["nina@glow.example"])
     downtown = gid("Location", demo.locations["glow-downtown"])
@@ -210,7 +222,13 @@ SLOTS_EXPECT: dict[str, int | str] = {
     "lena@legacy.example": "NOT_FOUND",
     "kim@legacy.example": "NOT_FOUND",
     "masquerade": 31,
+    "covering": 31,  # inside Sam's window Nina is one of his providers
+    "dana@glow.example:PROVIDER": 0,  # OWN on her provider dashboard, like Omar
     "api_key": "FORBIDDEN",  # partners have no availability.read
+    "api_key:APPOINTMENTS_READ": "FORBIDDEN",
+    "api_key:APPOINTMENTS_WRITE": "FORBIDDEN",
+    "api_key:PATIENTS_READ": "FORBIDDEN",
+    "api_key:CATALOG_READ": "FORBIDDEN",
     "anonymous": "NOT_FOUND",  # the public page is publicLocation
 }
 

@@ -3,14 +3,12 @@ on appointments, the provider's to-do list and the PCC's upcoming view."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.ids import decode_id_of
-from api.resolvers.gfe import record_routed_clearance
 from db.models import Provider
 from db.seed.demo import DemoIds
 from tests.conftest import Audit, Gql, Principals
@@ -36,6 +34,12 @@ REQUEST = """mutation($p: ID!, $s: [ID!]!, $u: Boolean!) { requestGfe(patientId:
 ROUTING = """mutation($r: GfeRouting!, $n: String) { updateGfeRouting(routing: $r,
     clearingProviderName: $n) { settings { routing clearingProviderName }
     errors { code field } } }"""
+ROUTED = """query($u: Boolean) { routedGfeRequests(urgent: $u) { edges { node { id urgent
+    medspaName status patientFirstName services { id name } } } } }"""
+RESULT = """mutation($r: ID!, $n: String!, $c: [ClearedServiceInput!], $d: String) {
+    recordGfeResult(requestId: $r, signerName: $n, cleared: $c, declineReason: $d) {
+    status errors { code field } } }"""
+AMES = "ames@portrait.example"
 STATUS = """query($id: ID!) { node(id: $id) { ... on Appointment { clearanceStatus } } }"""
 
 DANA = "dana@glow.example"
@@ -189,16 +193,22 @@ async def test_radiance_requests_route_to_portrait(
         as_=lee,
     )
     await assert_denied(refused, audit, "FORBIDDEN")
-    # Portrait's clinician clears it (the clearing integration's entry point).
-    await record_routed_clearance(
-        owner_session,
-        request_id=decode_id_of(request["id"], "GfeRequest") or uuid.uuid4(),
-        approved_service_ids=[demo.services["radiance"]["Botox Cosmetic"]],
-        diagnoses=["Glabellar lines"],
-        signer_name="Portrait clearing, Dr. Ames",
-        expires_at=datetime.now(UTC) + timedelta(days=365),
+    # Portrait's medical team sees it, flagged urgent, and clears it.
+    routed = await gql(ROUTED, {"u": True}, as_=AMES)
+    assert routed.errors == [], routed.body
+    (seen,) = [e["node"] for e in routed.data["routedGfeRequests"]["edges"]]
+    assert seen["id"] == request["id"] and seen["urgent"] is True
+    assert seen["medspaName"] == "Radiance MedSpa"
+    cleared = await gql(
+        RESULT,
+        {
+            "r": request["id"],
+            "n": "Portrait clearing, Dr. Ames",
+            "c": [{"serviceId": seen["services"][0]["id"], "indications": ["Glabellar lines"]}],
+        },
+        as_=AMES,
     )
-    await owner_session.commit()
+    assert cleared.data["recordGfeResult"] == {"status": "CLEARED", "errors": []}
     sources = await rows(
         owner_engine,
         "SELECT source::text, signed_by_provider_id FROM clearance WHERE patient_id = :p",
@@ -212,7 +222,7 @@ async def test_radiance_requests_route_to_portrait(
 
 
 async def test_own_clearing_provider_routes_to_the_named_third_party(
-    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, owner_session: AsyncSession
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, principals: Principals
 ) -> None:
     ruth = "ruth@radiance.example"
     unnamed = await gql(ROUTING, {"r": "OWN_CLEARING_PROVIDER", "n": None}, as_=ruth)
@@ -239,15 +249,24 @@ async def test_own_clearing_provider_routes_to_the_named_third_party(
     assert request["destination"] == "THIRD_PARTY"
     assert request["routedToName"] == "Clear MD Group"
     assert request["urgentFeeApplies"] is False
-    await record_routed_clearance(
-        owner_session,
-        request_id=decode_id_of(request["id"], "GfeRequest") or uuid.uuid4(),
-        approved_service_ids=[demo.services["radiance"]["Kybella"]],
-        diagnoses=["Submental fullness"],
-        signer_name="Clear MD Group, Dr. Ortiz",
-        expires_at=datetime.now(UTC) + timedelta(days=180),
+    # The third party clears it with Radiance's clearing key (gfe:clear).
+    key = await principals.api_key(scopes=("GFE_CLEAR",), admin=ruth)
+    cleared = await gql(
+        RESULT,
+        {
+            "r": request["id"],
+            "n": "Clear MD Group, Dr. Ortiz",
+            "c": [
+                {
+                    "serviceId": sid(demo, "radiance", "Kybella"),
+                    "indications": ["Submental fullness"],
+                    "expiresAt": (datetime.now(UTC) + timedelta(days=180)).isoformat(),
+                }
+            ],
+        },
+        bearer=key,
     )
-    await owner_session.commit()
+    assert cleared.data["recordGfeResult"] == {"status": "CLEARED", "errors": []}
     listed = await gql(
         "query($p: ID!) { clearances(patientId: $p) { source signerName signedBy { id } } }",
         {"p": gid("Patient", patient)},

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.ids import decode_id_of
 from db.seed.demo import DemoIds
 from tests.conftest import ALL_CALLERS, Audit, Gql, Principals
+from tests.matrix import OK, expect
 from tests.services.helpers import assert_denied, codes, gid, scalar, sid
 
 MATRIX_FIELDS = {
@@ -43,6 +44,9 @@ MATRIX_FIELDS = {
     "updateGfeRouting",
     "requestGfe",
     "clearPatient",
+    "routedGfeRequests",
+    "recordGfeResult",
+    "cancelGfeRequest",
     "openServiceVisit",
     "updateServiceVisit",
     "closeServiceVisit",
@@ -50,9 +54,32 @@ MATRIX_FIELDS = {
 
 EVERYONE = set(ALL_CALLERS)
 GLOW_PROVIDERS = {"nina@glow.example", "omar@glow.example", "masquerade"}
-PROVIDER_DASHBOARDS = {*GLOW_PROVIDERS, "lee@radiance.example", "kim@legacy.example"}
-SERVICE_READERS = EVERYONE - {"maria@portrait.example"}
-PATIENT_READERS = EVERYONE - {"maria@portrait.example", "anonymous"}
+PROVIDER_DASHBOARDS = {
+    *GLOW_PROVIDERS,
+    "dana@glow.example:PROVIDER",
+    "lee@radiance.example",
+    "kim@legacy.example",
+}
+# Partner keys read what their scope names: the catalogue with catalog:read, patients with
+# patients:read (the key with every scope holds both).
+KEYS_WITHOUT_CATALOG = {
+    "api_key:APPOINTMENTS_READ",
+    "api_key:APPOINTMENTS_WRITE",
+    "api_key:PATIENTS_READ",
+}
+KEYS_WITHOUT_PATIENTS = {
+    "api_key:APPOINTMENTS_READ",
+    "api_key:APPOINTMENTS_WRITE",
+    "api_key:CATALOG_READ",
+}
+KEYS_WITHOUT_APPOINTMENTS = {
+    "api_key:APPOINTMENTS_WRITE",
+    "api_key:PATIENTS_READ",
+    "api_key:CATALOG_READ",
+}
+SERVICE_READERS = EVERYONE - {"maria@portrait.example"} - KEYS_WITHOUT_CATALOG
+APPOINTMENT_READERS = EVERYONE - {"maria@portrait.example", "anonymous"} - KEYS_WITHOUT_APPOINTMENTS
+PATIENT_READERS = EVERYONE - {"maria@portrait.example", "anonymous"} - KEYS_WITHOUT_PATIENTS
 # Who reaches Glow's catalogue at all (ASSIGNED: Vera works for Glow's providers).
 SEES_GLOW = {
     "ops@portrait.example",
@@ -62,6 +89,9 @@ SEES_GLOW = {
     "omar@glow.example",
     "masquerade",
     "api_key",
+    "api_key:CATALOG_READ",
+    "covering",
+    "dana@glow.example:PROVIDER",
 }
 SEES_RADIANCE = {
     "ops@portrait.example",
@@ -89,7 +119,7 @@ QUERIES: dict[str, tuple[str, set[str]]] = {
     "todos": ("{ todos { kind dueAt } }", PROVIDER_DASHBOARDS),
     "upcomingUnclearedAppointments": (
         "{ upcomingUnclearedAppointments { id clearanceStatus } }",
-        PATIENT_READERS,
+        APPOINTMENT_READERS,
     ),
     "serviceVisits": ("{ serviceVisits { edges { node { id } } } }", PROVIDER_DASHBOARDS),
 }
@@ -541,7 +571,12 @@ async def test_request_gfe(
         who,
         audit,
         succeeds={"nina@glow.example", "masquerade"},  # the masquerade is Dana as Nina
-        absent_for={"omar@glow.example", "lee@radiance.example", "kim@legacy.example"},
+        absent_for={
+            "omar@glow.example",
+            "dana@glow.example:PROVIDER",  # OWN: Nina's patient is not hers
+            "lee@radiance.example",
+            "kim@legacy.example",
+        },
     )
     assert await scalar(owner_engine, "SELECT count(*) FROM gfe_request") == int(wrote)
 
@@ -555,8 +590,9 @@ async def test_clear_patient(
     owner_engine: AsyncEngine,
     who: str,
 ) -> None:
-    """Nobody in the matrix may sign: Glow's only licensed provider is Dana, on her provider
-    dashboard (tests/services/test_gfe.py); a masquerade never signs."""
+    """Nobody in the matrix may sign this patient: Glow's only licensed provider is Dana, on
+    her provider dashboard, and the patient is Nina's alone (Dana signing her own patients is
+    in tests/services/test_gfe.py); a masquerade never signs."""
     patient = await _patient_only_of(owner_engine, demo, "nina@glow.example")
     answer = await gql(
         """mutation($p: ID!, $s: ID!) { clearPatient(patientId: $p, serviceIds: [$s],
@@ -564,7 +600,10 @@ async def test_clear_patient(
         {"p": gid("Patient", patient), "s": sid(demo, "glow", "Botox Cosmetic")},
         bearer=await principals.bearer(who),
     )
-    expected = {"masquerade": "MASQUERADE_FORBIDDEN"}.get(who, _denial(who))
+    expected = {
+        "masquerade": "MASQUERADE_FORBIDDEN",
+        "dana@glow.example:PROVIDER": "NOT_FOUND",
+    }.get(who, _denial(who))
     await assert_denied(answer, audit, expected)
     assert await scalar(owner_engine, "SELECT count(*) FROM clearance") == 0
 
@@ -590,7 +629,12 @@ async def test_service_visits(
     visit_id = mine.data["openServiceVisit"]["serviceVisit"]["id"]
     bearer = await principals.bearer(who)
     chartists = {"nina@glow.example", "masquerade"}
-    strangers = {"omar@glow.example", "lee@radiance.example", "kim@legacy.example"}
+    strangers = {
+        "omar@glow.example",
+        "dana@glow.example:PROVIDER",
+        "lee@radiance.example",
+        "kim@legacy.example",
+    }
     opened = await gql(
         """mutation($p: ID!, $s: ID!) { openServiceVisit(patientId: $p, serviceIds: [$s]) {
             serviceVisit { id } errors { code } } }""",
@@ -626,3 +670,108 @@ async def test_service_visits(
     )
     assert notes == ("20 units glabella" if wrote else None)
     assert status == ("CLOSED" if wrote else "OPEN")
+
+
+# --- the clearing side (issue 17) -----------------------------------------------------------
+# gfe.read_routed / gfe.clear belong to Portrait's medical team and to `gfe:clear` keys, none of
+# which the matrix's callers hold (tests/services/test_gfe_clearing.py tries them); gfe.cancel
+# is the medspa's: its admin (TENANT) and the provider who asked (OWN).
+
+NOBODY_CLEARS = expect({"anonymous": "UNAUTHENTICATED"}, default="FORBIDDEN")
+CANCEL_GLOW_REQUEST = expect(
+    {
+        "dana@glow.example": OK,
+        "nina@glow.example": OK,
+        "masquerade": OK,  # Dana as Nina: Nina's own request
+        "omar@glow.example": "NOT_FOUND",
+        "dana@glow.example:PROVIDER": "NOT_FOUND",
+        "ruth@radiance.example": "NOT_FOUND",
+        "lena@legacy.example": "NOT_FOUND",
+        "lee@radiance.example": "NOT_FOUND",
+        "kim@legacy.example": "NOT_FOUND",
+        "anonymous": "UNAUTHENTICATED",
+    },
+    default="FORBIDDEN",
+)
+
+
+async def _pending_request(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, provider: str
+) -> str:
+    patient = await _patient_only_of(owner_engine, demo, provider)
+    slug = provider.split("@")[1].split(".")[0]
+    answer = await gql(
+        """mutation($p: ID!, $s: [ID!]!) { requestGfe(patientId: $p, serviceIds: $s) {
+            request { id } errors { code } } }""",
+        {"p": gid("Patient", patient), "s": [sid(demo, slug, "Botox Cosmetic")]},
+        as_=provider,
+    )
+    assert answer.data["requestGfe"]["errors"] == [], answer.body
+    return str(answer.data["requestGfe"]["request"]["id"])
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_routed_gfe_requests(
+    gql: Gql,
+    principals: Principals,
+    audit: Audit,
+    demo: DemoIds,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    await _pending_request(gql, demo, owner_engine, "lee@radiance.example")
+    answer = await gql(
+        "{ routedGfeRequests { edges { node { id } } } }", bearer=await principals.bearer(who)
+    )
+    assert NOBODY_CLEARS[who] != OK
+    await assert_denied(answer, audit, NOBODY_CLEARS[who])
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_record_gfe_result(
+    gql: Gql,
+    principals: Principals,
+    audit: Audit,
+    demo: DemoIds,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    request = await _pending_request(gql, demo, owner_engine, "lee@radiance.example")
+    answer = await gql(
+        """mutation($r: ID!, $s: ID!) { recordGfeResult(requestId: $r, signerName: "Dr. X",
+            cleared: [{serviceId: $s, indications: ["x"]}]) { status errors { code } } }""",
+        {"r": request, "s": sid(demo, "radiance", "Botox Cosmetic")},
+        bearer=await principals.bearer(who),
+    )
+    await assert_denied(answer, audit, NOBODY_CLEARS[who])
+    assert await scalar(owner_engine, "SELECT count(*) FROM clearance WHERE source <> 'SELF'") == 0
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_cancel_gfe_request(
+    gql: Gql,
+    principals: Principals,
+    audit: Audit,
+    demo: DemoIds,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    request = await _pending_request(gql, demo, owner_engine, "nina@glow.example")
+    answer = await gql(
+        """mutation($r: ID!) { cancelGfeRequest(requestId: $r) { request { status }
+            errors { code } } }""",
+        {"r": request},
+        bearer=await principals.bearer(who),
+    )
+    expected = CANCEL_GLOW_REQUEST[who]
+    if expected == OK:
+        assert answer.errors == [], answer.body
+        assert answer.data["cancelGfeRequest"]["request"]["status"] == "CANCELLED"
+    else:
+        await assert_denied(answer, audit, expected)
+    status = await scalar(
+        owner_engine,
+        "SELECT status::text FROM gfe_request WHERE id = :id",
+        id=decode_id_of(request, "GfeRequest"),
+    )
+    assert status == ("CANCELLED" if expected == OK else "PENDING")

@@ -486,6 +486,10 @@ AUTH_VISIBILITY = {
 
 
 def _security_upgrade() -> None:
+    # Roles belong to the whole server, not to one database: two databases migrated at once
+    # (parallel test workers, two services on one server) race to create and grant the role,
+    # and the loser of the race gets a unique violation, which here means "already done".
+    # The owner (the migrating user) may SET ROLE to the app role.
     op.execute(
         f"""
         DO $$
@@ -493,12 +497,19 @@ def _security_upgrade() -> None:
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
                 CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
             END IF;
+        EXCEPTION WHEN unique_violation OR duplicate_object THEN
+            NULL;
+        END
+        $$;
+        DO $$
+        BEGIN
+            GRANT {APP_ROLE} TO CURRENT_USER;
+        EXCEPTION WHEN unique_violation OR duplicate_object THEN
+            NULL;
         END
         $$;
         """
     )
-    # The owner (the migrating user) may SET ROLE to the app role.
-    op.execute(f"GRANT {APP_ROLE} TO CURRENT_USER")
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
 
     # Settings arrive as text; these helpers turn them into arrays/flags once, in one place.

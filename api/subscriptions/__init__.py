@@ -1,0 +1,1 @@
+"""GraphQL subscriptions: appointment notices over LISTEN/NOTIFY, over graphql-transport-ws."""

@@ -1,0 +1,423 @@
+"""Checkout and earnings (issue 18): the done-when scenarios, money rules and tenancy."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.ids import decode_id_of
+from api.resolvers.checkout import PricedLine, compute_totals
+from db.models import CheckoutLineKind
+from db.seed.demo import DemoIds
+from tests.checkout.helpers import (
+    CHECKOUT_FIELDS,
+    CREATE,
+    REFUND,
+    VOID,
+    builtin,
+    cash_sale,
+    checkout_as,
+    patient_only_of,
+)
+from tests.conftest import Gql, Principals, StatementLog
+from tests.services.helpers import codes, gid, scalar
+
+NINA = "nina@glow.example"
+
+
+def _line(kind: CheckoutLineKind, qty: int, unit: int, discount: int = 0) -> PricedLine:
+    return PricedLine(kind, "x", qty, unit, discount, 0)
+
+
+def test_totals_are_computed_in_one_place() -> None:
+    totals = compute_totals(
+        [
+            _line(CheckoutLineKind.PRODUCT, 2, 15_000, 2_000),
+            _line(CheckoutLineKind.ACCOUNT_CREDIT, 1, 5_000),
+        ],
+        checkout_discount_cents=1_000,
+        tip_cents=500,
+    )
+    assert [line.total_cents for line in totals.lines] == [28_000, 5_000]
+    assert (totals.subtotal_cents, totals.discount_cents, totals.total_cents) == (
+        35_000,
+        3_000,
+        32_500,
+    )
+
+
+async def _buy_credit(gql: Gql, demo: DemoIds, patient: uuid.UUID, cents: int) -> None:
+    payload = await checkout_as(
+        gql,
+        NINA,
+        {
+            "idempotencyKey": str(uuid.uuid4()),
+            "patientId": gid("Patient", patient),
+            "lines": [
+                {"kind": "ACCOUNT_CREDIT", "description": "Account credit", "unitPriceCents": cents}
+            ],
+            "tenders": [{"kind": "CASH", "amountCents": cents}],
+        },
+    )
+    assert payload["errors"] == [], payload
+
+
+async def test_retail_checkout_with_split_tender_completes_and_refunds_partially(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    await _buy_credit(gql, demo, patient, 10_000)
+    held = builtin().captured_cents()
+    key = str(uuid.uuid4())
+    sale = {
+        "idempotencyKey": key,
+        "patientId": gid("Patient", patient),
+        "lines": [
+            {
+                "kind": "FUTURE_USE_PRODUCT",
+                "description": "Botox 20 units (prepaid)",
+                "quantity": 2,
+                "unitPriceCents": 15_000,
+                "discountCents": 2_000,
+            }
+        ],
+        "discountCents": 1_000,
+        "tenders": [
+            {"kind": "ACCOUNT_CREDIT", "amountCents": 10_000},
+            {"kind": "CARD_ON_FILE", "amountCents": 12_000, "paymentMethod": "pm_card_visa"},
+            {"kind": "CASH", "amountCents": 5_000},
+        ],
+    }
+    payload = await checkout_as(gql, NINA, sale)
+    assert payload["errors"] == []
+    checkout = payload["checkout"]
+    assert checkout["status"] == "COMPLETED" and checkout["kind"] == "RETAIL"
+    assert (checkout["subtotalCents"], checkout["discountCents"], checkout["totalCents"]) == (
+        30_000,
+        3_000,
+        27_000,
+    )
+    assert checkout["lines"][0]["totalCents"] == 28_000
+    assert builtin().captured_cents() == held + 12_000
+    assert (
+        await scalar(
+            owner_engine,
+            "SELECT sum(amount_cents) FROM account_credit_entry WHERE patient_id = :p",
+            p=patient,
+        )
+        == 0
+    )
+
+    # The same key answers the same checkout and charges nothing more.
+    again = await checkout_as(gql, NINA, sale)
+    assert again["checkout"]["id"] == checkout["id"]
+    assert builtin().captured_cents() == held + 12_000
+
+    credit, card, _cash = checkout["tenders"]
+    refund = {
+        "id": checkout["id"],
+        "idempotencyKey": "refund-1",
+        "reason": "One vial returned",
+        "refunds": [
+            {"tenderId": card["id"], "amountCents": 5_000},
+            {"tenderId": credit["id"], "amountCents": 2_000},
+        ],
+    }
+    answer = await gql(REFUND, {"input": refund}, as_=NINA)
+    assert answer.errors == [] and answer.data["refundCheckout"]["errors"] == [], answer.body
+    refunded = answer.data["refundCheckout"]["checkout"]
+    assert refunded["refundedCents"] == 7_000 and refunded["status"] == "COMPLETED"
+    assert len(refunded["refunds"]) == 2
+    assert builtin().captured_cents() == held + 7_000
+    assert (
+        await scalar(
+            owner_engine,
+            "SELECT sum(amount_cents) FROM account_credit_entry WHERE patient_id = :p",
+            p=patient,
+        )
+        == 2_000
+    )
+    # Replaying the refund changes nothing; refunding past a tender is refused.
+    await gql(REFUND, {"input": refund}, as_=NINA)
+    assert builtin().captured_cents() == held + 7_000
+    too_much = {
+        **refund,
+        "idempotencyKey": "refund-2",
+        "refunds": [{"tenderId": card["id"], "amountCents": 7_001}],
+    }
+    answer = await gql(REFUND, {"input": too_much}, as_=NINA)
+    assert codes(answer.data["refundCheckout"]) == ["REFUND_EXCEEDS_TENDER"]
+    # The completed checkout itself never changed.
+    assert (
+        await scalar(
+            owner_engine,
+            "SELECT total_cents FROM checkout WHERE idempotency_key = :k",
+            k=key,
+        )
+        == 27_000
+    )
+
+
+async def test_a_declined_card_leaves_no_charge(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    held = builtin().captured_cents()
+    before = await scalar(owner_engine, "SELECT count(*) FROM checkout")
+    payload = await checkout_as(
+        gql,
+        NINA,
+        {
+            "idempotencyKey": str(uuid.uuid4()),
+            "patientId": gid("Patient", patient),
+            "lines": [{"kind": "PRODUCT", "description": "Serum", "unitPriceCents": 15_000}],
+            "tenders": [
+                {"kind": "CARD_ON_FILE", "amountCents": 10_000, "paymentMethod": "pm_card_visa"},
+                {"kind": "CARD_ON_FILE", "amountCents": 5_000, "paymentMethod": "pm_card_declined"},
+            ],
+        },
+    )
+    assert codes(payload) == ["PAYMENT_DECLINED"] and payload["checkout"] is None
+    assert builtin().captured_cents() == held
+    assert await scalar(owner_engine, "SELECT count(*) FROM checkout") == before
+    states = {c.state for c in builtin().charges.values() if c.amount_cents == 10_000}
+    assert "AUTHORIZED" not in states
+
+
+async def test_money_rules_refuse_bad_input_and_change_nothing(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    base = cash_sale(patient, demo.providers[NINA])
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"tenders": [{"kind": "CASH", "amountCents": 4_999}]}, "VALIDATION"),
+        ({"tenders": [{"kind": "ACCOUNT_CREDIT", "amountCents": 5_000}]}, "INSUFFICIENT_CREDIT"),
+        ({"discountCents": 5_001}, "VALIDATION"),
+        ({"lines": []}, "VALIDATION"),
+        (
+            {"lines": [{"kind": "PRODUCT", "description": "x", "unitPriceCents": 1}] * 51},
+            "VALIDATION",
+        ),
+        (
+            {
+                "lines": [
+                    {"kind": "PRODUCT", "description": "x", "unitPriceCents": 10**7, "quantity": 2}
+                ]
+            },
+            "VALIDATION",
+        ),
+        (
+            {
+                "tenders": [
+                    {
+                        "kind": "EXTERNAL",
+                        "amountCents": 5_000,
+                        "programme": "ALLE",
+                        "allePoints": 500,
+                        "authorizationCode": "A1",
+                    }
+                ]
+            },
+            "VALIDATION",  # Allē points pay only for a visit's Allergan treatments
+        ),
+        (
+            {"tenders": [{"kind": "EXTERNAL", "amountCents": 5_000, "programme": "CARECREDIT"}]},
+            "VALIDATION",
+        ),
+        ({"idempotencyKey": ""}, "VALIDATION"),
+        ({"idempotencyKey": "k" * 101}, "VALIDATION"),
+        ({"tenders": [{"kind": "CASH", "amountCents": 1}] * 11}, "VALIDATION"),
+        ({"tipCents": -1}, "VALIDATION"),
+        (
+            {"lines": [{"kind": "PRODUCT", "description": "x" * 201, "unitPriceCents": 1}]},
+            "VALIDATION",
+        ),
+        ({"lines": [{"kind": "SERVICE", "unitPriceCents": 1}]}, "VALIDATION"),  # retail
+    ]
+    before = await scalar(owner_engine, "SELECT count(*) FROM checkout")
+    for change, code in cases:
+        answer = await gql(CREATE, {"input": {**base, **change}}, as_=NINA)
+        assert answer.errors == [], answer.body
+        assert codes(answer.data["createCheckout"]) == [code], (change, answer.body)
+    assert await scalar(owner_engine, "SELECT count(*) FROM checkout") == before
+    external = {
+        **base,
+        "tenders": [
+            {
+                "kind": "EXTERNAL",
+                "amountCents": 5_000,
+                "programme": "CARECREDIT",
+                "authorizationCode": "CC-778812",
+            }
+        ],
+    }
+    payload = await checkout_as(gql, NINA, external)
+    assert payload["errors"] == [] and payload["checkout"]["tenders"][0]["authorizationCode"]
+
+
+async def test_void_needs_a_reason_and_refunds_every_tender(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    held = builtin().captured_cents()
+    sale = cash_sale(patient, demo.providers[NINA], 8_000)
+    sale["tenders"] = [
+        {"kind": "CASH", "amountCents": 3_000},
+        {"kind": "TERMINAL", "amountCents": 5_000, "reader": "tmr_glow_downtown"},
+    ]
+    checkout = (await checkout_as(gql, "dana@glow.example", sale))["checkout"]
+    answer = await gql(VOID, {"id": checkout["id"], "reason": "  "}, as_="dana@glow.example")
+    assert codes(answer.data["voidCheckout"]) == ["VALIDATION"]
+    answer = await gql(VOID, {"id": checkout["id"], "reason": "Wrong patient"}, as_=NINA)
+    voided = answer.data["voidCheckout"]["checkout"]
+    assert voided["status"] == "VOIDED" and voided["voidReason"] == "Wrong patient"
+    assert voided["refundedCents"] == 8_000
+    assert builtin().captured_cents() == held
+    again = await gql(VOID, {"id": checkout["id"], "reason": "again"}, as_=NINA)
+    assert codes(again.data["voidCheckout"]) == ["CHECKOUT_VOIDED"]
+
+
+EARNINGS = """
+query($p: ID) {
+  earnings(providerId: $p, months: 3) {
+    month salesCents tipsCents refundsCents netCents checkoutCount
+  }
+  earningsTransactions(providerId: $p, first: 50) {
+    edges { node { id totalCents provider { id } } }
+  }
+}
+"""
+
+
+async def test_earnings_follow_the_provider_and_the_tenant(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, principals: Principals
+) -> None:
+    nina_patient = await patient_only_of(owner_engine, demo, NINA)
+    omar_patient = await patient_only_of(owner_engine, demo, "omar@glow.example")
+    sale = cash_sale(nina_patient, demo.providers[NINA], 7_000)
+    sale["tipCents"] = 1_000
+    sale["tenders"] = [{"kind": "CASH", "amountCents": 8_000}]
+    mine = (await checkout_as(gql, NINA, sale))["checkout"]
+    omars = (
+        await checkout_as(
+            gql, "omar@glow.example", cash_sale(omar_patient, demo.providers["omar@glow.example"])
+        )
+    )["checkout"]
+
+    nina = await gql(EARNINGS, as_=NINA)
+    assert nina.errors == [], nina.body
+    ids = {e["node"]["id"] for e in nina.data["earningsTransactions"]["edges"]}
+    assert mine["id"] in ids and omars["id"] not in ids
+    this_month = nina.data["earnings"][-1]
+    assert len(nina.data["earnings"]) == 3
+    assert this_month["checkoutCount"] >= 1 and this_month["tipsCents"] >= 1_000
+    opened = await gql(
+        f"query($id: ID!) {{ node(id: $id) {{ ... on Checkout {{ {CHECKOUT_FIELDS} }} }} }}",
+        {"id": mine["id"]},
+        as_=NINA,
+    )
+    assert opened.data["node"]["lines"][0]["description"] == "Sunscreen SPF 50"
+    hidden = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": omars["id"]}, as_=NINA)
+    assert hidden.data["node"] is None
+
+    dana = await gql(EARNINGS, as_="dana@glow.example")
+    ids = {e["node"]["id"] for e in dana.data["earningsTransactions"]["edges"]}
+    assert {mine["id"], omars["id"]} <= ids
+    assert dana.data["earnings"][-1]["checkoutCount"] >= 2
+    only_omar = await gql(
+        EARNINGS,
+        {"p": gid("Provider", demo.providers["omar@glow.example"])},
+        as_="dana@glow.example",
+    )
+    ids = {e["node"]["id"] for e in only_omar.data["earningsTransactions"]["edges"]}
+    assert omars["id"] in ids and mine["id"] not in ids
+
+    for other in ("ruth@radiance.example", "lee@radiance.example"):
+        answer = await gql(EARNINGS, as_=other)
+        ids = {e["node"]["id"] for e in answer.data["earningsTransactions"]["edges"]}
+        assert not ids & {mine["id"], omars["id"]}
+        node = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": mine["id"]}, as_=other)
+        assert node.data["node"] is None
+    refund = {
+        "id": mine["id"],
+        "idempotencyKey": "x",
+        "refunds": [{"tenderId": mine["tenders"][0]["id"], "amountCents": 100}],
+    }
+    answer = await gql(REFUND, {"input": refund}, as_="ruth@radiance.example")
+    assert answer.codes == ["NOT_FOUND"]
+
+
+async def test_masquerade_checks_out_but_never_refunds(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, principals: Principals
+) -> None:
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    bearer = await principals.bearer("masquerade")
+    answer = await gql(CREATE, {"input": cash_sale(patient, demo.providers[NINA])}, bearer=bearer)
+    checkout = answer.data["createCheckout"]["checkout"]
+    assert checkout is not None, answer.body
+    refund = {
+        "id": checkout["id"],
+        "idempotencyKey": "m",
+        "refunds": [{"tenderId": checkout["tenders"][0]["id"], "amountCents": 100}],
+    }
+    answer = await gql(REFUND, {"input": refund}, bearer=bearer)
+    assert answer.codes == ["MASQUERADE_FORBIDDEN"]
+    answer = await gql(VOID, {"id": checkout["id"], "reason": "x"}, bearer=bearer)
+    assert answer.codes == ["MASQUERADE_FORBIDDEN"]
+    actor = await scalar(
+        owner_engine,
+        "SELECT created_by_user_id FROM checkout WHERE id = :i",
+        i=decode_id_of(checkout["id"], "Checkout"),
+    )
+    assert actor == demo.users["dana@glow.example"]
+
+
+async def test_earnings_statements_do_not_grow_with_transactions(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, statement_log: StatementLog
+) -> None:
+    patient = await patient_only_of(owner_engine, demo, NINA)
+
+    async def count() -> int:
+        statement_log.clear()
+        answer = await gql(
+            EARNINGS.replace("provider { id }", "provider { id } lines { kind } tenders { kind }"),
+            as_=NINA,
+        )
+        assert answer.errors == [], answer.body
+        return statement_log.count()
+
+    await checkout_as(gql, NINA, cash_sale(patient, demo.providers[NINA]))
+    one = await count()
+    for _ in range(4):
+        await checkout_as(gql, NINA, cash_sale(patient, demo.providers[NINA]))
+    assert await count() == one
+
+
+async def test_demo_data_gives_a_monthly_series(gql: Gql, demo: DemoIds) -> None:
+    """On the demo data alone: Nina's own series over four months and her transactions;
+    Dana, as admin, every Glow provider's."""
+    query = """{ earnings(months: 4) { month netCents checkoutCount }
+        earningsTransactions(first: 100) { edges { node { provider { id } lines { kind } } } } }"""
+    nina = await gql(query, as_=NINA)
+    assert nina.errors == [], nina.body
+    months = nina.data["earnings"]
+    assert sum(1 for m in months if m["checkoutCount"]) >= 3 and months[0]["netCents"] > 0
+    providers = {e["node"]["provider"]["id"] for e in nina.data["earningsTransactions"]["edges"]}
+    assert providers == {gid("Provider", demo.providers[NINA])}
+    dana = await gql(query, as_="dana@glow.example")
+    providers = {e["node"]["provider"]["id"] for e in dana.data["earningsTransactions"]["edges"]}
+    glow = {
+        gid("Provider", demo.providers[e]) for e in demo.providers if e.endswith("@glow.example")
+    }
+    assert providers == glow
+    assert sum(m["netCents"] for m in dana.data["earnings"]) > sum(m["netCents"] for m in months)
+
+
+async def test_earnings_months_are_bounded(gql: Gql, demo: DemoIds) -> None:
+    for months in (0, 25):
+        answer = await gql(
+            "query($m: Int!) { earnings(months: $m) { month } }", {"m": months}, as_=NINA
+        )
+        assert answer.codes == ["BAD_USER_INPUT"], answer.body

@@ -1,0 +1,1 @@
+"""Inventory ordering tests (issue 18)."""
