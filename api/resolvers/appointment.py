@@ -27,7 +27,12 @@ from api.resolvers import appointment_type as appointment_type_resolvers
 from api.resolvers import location as location_resolvers
 from api.resolvers import patient as patient_resolvers
 from api.resolvers import provider as provider_resolvers
-from api.resolvers.appointment_booking import _problem, plan_booking, write_with_retry
+from api.resolvers.appointment_booking import (
+    _problem,
+    plan_booking,
+    require_location_in_reach,
+    write_with_retry,
+)
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.notification import queue_appointment_notices
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
@@ -527,6 +532,8 @@ async def reschedule_appointment(
                 DomainErrorCode.NOT_FOUND, "No such provider in this medspa.", "providerId"
             )
     assert provider is not None
+    if location_id is not None and location_id != row.location_id:
+        await require_location_in_reach(ctx, Action.APPOINTMENT_RESCHEDULE, location_id)
     plan = await plan_booking(
         ctx,
         provider=provider,

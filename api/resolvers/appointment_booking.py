@@ -415,14 +415,16 @@ class BookingInput:
     deposit_payment: DepositPayment | None = None
 
 
-async def _bookable_location(ctx: Context, location_id: uuid.UUID | None) -> None:
-    """The location is in appointment.book's reach (a partner key limited to some locations
-    books only there); elsewhere it answers like a location that does not exist, before
-    anything else about it is checked."""
+async def require_location_in_reach(
+    ctx: Context, action: Action, location_id: uuid.UUID | None
+) -> None:
+    """The location an appointment is booked or moved to is in `action`'s reach (a partner
+    key limited to some locations writes only there); elsewhere it answers like a location
+    that does not exist, before anything else about it is checked."""
     reached = (
         await ctx.session.execute(
             select(Location.id).where(
-                Location.id == location_id, ctx.scope(Action.APPOINTMENT_BOOK, LOCATION_TARGET)
+                Location.id == location_id, ctx.scope(action, LOCATION_TARGET)
             )
         )
     ).first()
@@ -456,7 +458,7 @@ async def book_appointment(ctx: Context, *, data: BookingInput) -> Booked:
     )
     if replay is not None:
         return replay
-    await _bookable_location(ctx, data.location_id)
+    await require_location_in_reach(ctx, Action.APPOINTMENT_BOOK, data.location_id)
     plan = await plan_booking(
         ctx,
         provider=provider,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.ids import decode_id_of
 from db.seed.demo import DemoIds
 from tests.conftest import Audit, Gql
 from tests.scheduling.helpers import BOOK, gid, next_week, patient_of, scalar
@@ -204,3 +205,55 @@ async def test_a_location_limited_key_reaches_only_its_locations_rows(
     assert patients.data["patients"]["edges"] == []
     medspa = await gql("{ viewer { roles } }", bearer=key)
     assert medspa.errors == []
+
+
+RESCHEDULE_TO = """mutation($id: ID!, $at: DateTime!, $l: ID) {
+    rescheduleAppointment(id: $id, startsAt: $at, locationId: $l) {
+    appointment { startsAt location { id } } errors { code field message } } }"""
+
+
+async def test_a_location_limited_key_moves_appointments_only_within_its_locations(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine, owner_session: AsyncSession
+) -> None:
+    brooklyn = await _second_location(owner_session, demo)
+    downtown = gid("Location", demo.locations["glow-downtown"])
+    # Moving an appointment finds it first: the key reads appointments too.
+    key = await _key(gql, (*SITE_SCOPES, "APPOINTMENTS_READ"), [downtown])
+    created = await gql(
+        CREATE_PATIENT,
+        {"i": {"firstName": "Move", "lastName": "Me", "email": "move@me.example"}},
+        bearer=key,
+    )
+    patient = created.data["createPatient"]["patient"]["id"]
+    booked = await gql(BOOK, _booking(demo, patient, downtown), bearer=key)
+    appointment = booked.data["bookAppointment"]["appointment"]["id"]
+    row = "SELECT location_id::text || ' ' || starts_at::text FROM appointment WHERE id = :i"
+    raw_id = decode_id_of(appointment, "Appointment")
+    before = await scalar(owner_engine, row, i=raw_id)
+
+    # Another of its medspa's locations is out of the key's reach: refused as if it did not
+    # exist, and nothing moves.
+    later = next_week(1, time(15)).isoformat()
+    refused = await gql(RESCHEDULE_TO, {"id": appointment, "at": later, "l": brooklyn}, bearer=key)
+    assert refused.data and refused.data["rescheduleAppointment"] == {
+        "appointment": None,
+        "errors": [
+            {
+                "code": "NOT_FOUND",
+                "field": "locationId",
+                "message": "No such location in this medspa.",
+            }
+        ],
+    }, refused.body
+    assert await scalar(owner_engine, row, i=raw_id) == before
+
+    # The medspa's admin reaches Brooklyn: past the location check, Nina has no hours there.
+    admin = await gql(RESCHEDULE_TO, {"id": appointment, "at": later, "l": brooklyn}, as_=DANA)
+    assert [e["code"] for e in admin.data["rescheduleAppointment"]["errors"]] == [
+        "OUTSIDE_AVAILABILITY"
+    ], admin.body
+
+    # Within its location the key moves the appointment.
+    moved = await gql(RESCHEDULE_TO, {"id": appointment, "at": later, "l": downtown}, bearer=key)
+    assert moved.data["rescheduleAppointment"]["errors"] == [], moved.body
+    assert moved.data["rescheduleAppointment"]["appointment"]["location"]["id"] == downtown
