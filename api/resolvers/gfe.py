@@ -144,7 +144,7 @@ async def update_routing(
                     Provider.licensed_to_self_clear.is_(True),
                     # Self-clearance follows the licence: none after it expires (issue 19).
                     Provider.license_expires_on.is_(None)
-                    | (Provider.license_expires_on >= datetime.now(UTC).date()),
+                    | (Provider.license_expires_on >= medspa.today()),
                 )
             )
         ).first()
@@ -292,9 +292,10 @@ async def clear_patient(
 ) -> list[Clearance]:
     """A licensed provider approves services for a patient and signs (DO_NOT_ROUTE only)."""
     provider = await _acting_provider(ctx, Action.GFE_SELF_CLEAR)
+    medspa = await ctx.session.get(Medspa, provider.medspa_id)
+    assert medspa is not None
     licence_lapsed = (
-        provider.license_expires_on is not None
-        and provider.license_expires_on < datetime.now(UTC).date()
+        provider.license_expires_on is not None and provider.license_expires_on < medspa.today()
     )
     if not provider.licensed_to_self_clear or not provider.active or licence_lapsed:
         ctx.audit(

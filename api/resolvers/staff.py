@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, false, select, update
 
@@ -438,7 +437,7 @@ async def update_provider_identity(
     if licence_changed:
         medspa = await ctx.session.get(Medspa, provider.medspa_id)
         assert medspa is not None
-        today = datetime.now(ZoneInfo(medspa.time_zone)).date()
+        today = medspa.today()
         if provider.license_expires_on is not None and provider.license_expires_on < today:
             raise invalid("licenseExpiresOn", "This licence has already expired.")
         provider.licensed_to_self_clear = licensed_on(provider, today)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
@@ -43,6 +44,11 @@ class Medspa(Base):
     # Keys: line1, line2, city, region, postal_code, country (ISO 3166-1 alpha-2).
     shipping_address: Mapped[dict[str, str] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = created_at()
+
+    def today(self) -> date:
+        """Today's date where the medspa is: a licence or a clearance valid through a date is
+        valid all of that local day."""
+        return datetime.now(ZoneInfo(self.time_zone)).date()
 
 
 class MedspaFeeLine(TenantMixin, Base):

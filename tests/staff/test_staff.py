@@ -4,7 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -212,7 +212,11 @@ async def test_an_expired_licence_stops_self_clearance(
 ) -> None:
     async with owner_engine.begin() as conn:
         await conn.execute(
-            text("UPDATE provider SET license_expires_on = current_date - 1 WHERE id = :p"),
+            # Yesterday where the medspa is (the licence's dates are the medspa's local days).
+            text(
+                "UPDATE provider p SET license_expires_on = (now() AT TIME ZONE m.time_zone)::date"
+                " - 1 FROM medspa m WHERE m.id = p.medspa_id AND p.id = :p"
+            ),
             {"p": demo.providers["dana@glow.example"]},
         )
     patient = await a_patient_of(owner_engine, demo, "dana@glow.example")
@@ -227,6 +231,43 @@ async def test_an_expired_licence_stops_self_clearance(
         headers=PROVIDER_DASHBOARD,
     )
     assert answer.codes == ["FORBIDDEN"], answer.body
+
+
+async def test_a_licence_runs_through_its_last_day_where_the_medspa_is(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    """The expiry date is the medspa's local date: in a zone whose date differs from UTC's
+    right now, the licence's last day is judged by the local calendar (either way round)."""
+    now = datetime.now(UTC)
+    if now.hour < 11:  # UTC-12 is still on yesterday's date: the licence ends today there
+        zone, expires, lapsed = "Etc/GMT+12", (now - timedelta(hours=12)).date(), False
+    else:  # UTC+14 is on tomorrow's date: a licence that ended on UTC's today has lapsed
+        zone, expires, lapsed = "Pacific/Kiritimati", now.date(), True
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE medspa SET time_zone = :z WHERE id = :m"),
+            {"z": zone, "m": demo.medspas["glow"]},
+        )
+        await conn.execute(
+            text("UPDATE provider SET license_expires_on = :e WHERE id = :p"),
+            {"e": expires, "p": demo.providers["dana@glow.example"]},
+        )
+    patient = await a_patient_of(owner_engine, demo, "dana@glow.example")
+    answer = await gql(
+        CLEAR,
+        {
+            "p": gid("Patient", patient),
+            "s": [sid(demo, "glow", "Botox Cosmetic")],
+            "d": ["Dynamic glabellar rhytides"],
+        },
+        as_="dana@glow.example",
+        headers=PROVIDER_DASHBOARD,
+    )
+    if lapsed:
+        assert answer.codes == ["FORBIDDEN"], answer.body
+    else:
+        assert answer.errors == [], answer.body
+        assert payload(answer, "clearPatient")["errors"] == [], answer.body
 
 
 async def test_reactivation_restores_the_roles_taken_with_the_person(
