@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     public_booking_base_url: str = Field(
         default="http://localhost:5173/book", alias="MEDSPA_PUBLIC_BOOKING_URL"
     )
+    # Where the medspa and provider front-end lives: invitation emails link there
+    # (this + "/invitation/" + the token).
+    app_base_url: str = Field(default="http://localhost:5173", alias="MEDSPA_APP_URL")
 
     # Under faults and heavy load (api/resilience.py, README "Operations").
     request_timeout_ms: int = Field(default=30_000, alias="MEDSPA_REQUEST_TIMEOUT_MS", ge=100)

@@ -151,5 +151,5 @@ async def _recipient(
 # The payload field holding a link's secret, removed once the message is sent.
 SECRET_FIELDS: dict[NotificationKind, str] = {
     NotificationKind.REGISTRATION_LINK: "url",
-    NotificationKind.STAFF_INVITATION: "acceptPath",
+    NotificationKind.STAFF_INVITATION: "acceptUrl",
 }

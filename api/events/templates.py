@@ -54,7 +54,7 @@ DEFAULTS: dict[tuple[NotificationKind, NotificationChannel], tuple[str, str]] = 
     (Kind.STAFF_INVITATION, EMAIL): (
         "You are invited to join $medspaName on Portrait",
         "Hello $firstName,\n\nYou are invited to join $medspaName. Accept the invitation: "
-        "$acceptPath\nThe link works once and expires on $expiresDate.\n\n$medspaName",
+        "$acceptUrl\nThe link works once and expires on $expiresDate.\n\n$medspaName",
     ),
     **{
         (kind, EMAIL): (

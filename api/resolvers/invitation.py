@@ -232,7 +232,8 @@ def _queue_email(ctx: Context, medspa: Medspa, invitation: Invitation, token: st
                 "fullName": invitation.full_name,
                 "medspaName": medspa.name,
                 "roles": [r.name for r in invitation_roles(invitation)],
-                "acceptPath": ACCEPT_PATH + token,
+                # Absolute: the email is read outside the front-end.
+                "acceptUrl": ctx.settings.app_base_url.rstrip("/") + ACCEPT_PATH + token,
                 "expiresAt": invitation.expires_at.isoformat(),
             },
         )

@@ -63,6 +63,12 @@ def token_of(accept_path: str) -> str:
     return accept_path.removeprefix("/invitation/")
 
 
+def emailed_link(accept_path: str) -> str:
+    """The absolute link an invitation email carries: the front-end's address (the default
+    `MEDSPA_APP_URL`) before the accept path."""
+    return "http://localhost:5173" + accept_path
+
+
 def bearer_for(user_id: uuid.UUID | str) -> str:
     return mint_user_token(
         TEST_SETTINGS, user_id=uuid.UUID(str(user_id)), ttl=timedelta(minutes=10)

@@ -16,6 +16,7 @@ from tests.staff.helpers import (
     RESEND,
     REVOKE,
     codes,
+    emailed_link,
     invite,
     outbox_of,
     payload,
@@ -63,9 +64,9 @@ async def test_resend_replaces_the_token_and_queues_another_email(
     assert resent["errors"] == [] and resent["invitation"]["sendCount"] == 2
     assert resent["acceptPath"] != sent["acceptPath"]
     emails = await outbox_of(owner_engine, sent["invitation"]["id"])
-    assert [e["payload"]["acceptPath"] for e in emails] == [
-        sent["acceptPath"],
-        resent["acceptPath"],
+    assert [e["payload"]["acceptUrl"] for e in emails] == [
+        emailed_link(sent["acceptPath"]),
+        emailed_link(resent["acceptPath"]),
     ]
     assert await _accept(gql, token_of(sent["acceptPath"])) == ["INVITATION_INVALID"]
     assert await _accept(gql, token_of(resent["acceptPath"])) == []

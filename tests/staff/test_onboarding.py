@@ -22,6 +22,7 @@ from tests.staff.helpers import (
     STAFF,
     bearer_for,
     codes,
+    emailed_link,
     invite,
     outbox_of,
     payload,
@@ -63,7 +64,7 @@ async def test_ops_creates_a_medspa_whose_admin_and_provider_join(
     (email,) = await outbox_of(owner_engine, created["invitation"]["id"])
     assert email["kind"] == "STAFF_INVITATION" and email["sent_at"] is None
     assert email["payload"]["to"] == "alex@bloom.example"
-    assert email["payload"]["acceptPath"] == created["acceptPath"]
+    assert email["payload"]["acceptUrl"] == emailed_link(created["acceptPath"])
     (stored,) = await rows(owner_engine, "SELECT token_hash FROM invitation")
     assert stored["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
     dump = await rows(owner_engine, "SELECT t::text AS t FROM invitation t")
