@@ -74,9 +74,10 @@ SETTINGS = expect(
     },
     default="FORBIDDEN",
 )
-# Nina's identity (provider.update_identity).
+# Nina's identity (provider.update_identity: platform admins ANY, admins TENANT, OWN).
 IDENTITY_OF_NINA = expect(
     {
+        "ops@portrait.example": OK,
         "dana@glow.example": OK,
         "nina@glow.example": OK,
         "dana@glow.example:PROVIDER": "FORBIDDEN",  # sees Nina, not theirs
