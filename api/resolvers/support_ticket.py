@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,12 @@ from api.authz.scopes import Anchor, register
 from api.errors import DomainErrorCode, invalid
 from api.resolvers import pcc as pcc_resolvers
 from api.resolvers.batching import many_per_key
+from api.resolvers.invitation import NewInvitation, invite_staff
 from api.resolvers.pagination import Page, SortKey, paginate
+from api.resolvers.staff import PHYSICIANS
 from db.models import (
     AuditOutcome,
+    MembershipRole,
     Pcc,
     PccKind,
     StaffMember,
@@ -218,20 +222,31 @@ async def assign_support_ticket(
     return ticket
 
 
+@dataclass(frozen=True)
+class PhysicianUser:
+    email: str
+    full_name: str
+    credentials: str
+
+
 async def resolve_support_ticket(
     ctx: Context,
     *,
     ticket_id: uuid.UUID | None,
     resolution: str | None,
     pcc_id: uuid.UUID | None,
+    physician: PhysicianUser | None = None,
 ) -> SupportTicket:
-    """Resolve a ticket and apply its modelled effect.
+    """Resolve a ticket and apply its modelled effect, through the effect's own use case
+    (which checks its own action and audits it).
 
     PCC_UPGRADE: the PCC (`pcc_id`, else the one the ticket names) becomes the medspa's
-    DESIGNATED PCC through `change_pcc_kind`, which checks `pcc.change_kind`, the medspa's
-    eligibility, and audits the change. The other kinds have no effect the platform models
-    yet (a physician user, pricing, integrations and Autopilot are handled outside the API);
-    resolving records the resolution.
+    DESIGNATED PCC through `change_pcc_kind`, which checks `pcc.change_kind` and the medspa's
+    eligibility. MEDICAL_DIRECTOR_PHYSICIAN_USER: the physician (MD or DO) is invited into the
+    medspa as a provider through `invite_staff` (`invitation.manage`); the medspa's admin names
+    them medical director once they accept. The other kinds have no effect the platform
+    models (pricing, integrations and Autopilot are handled outside the API); resolving
+    records the resolution.
     """
     ticket = await ctx.find(SupportTicket, ticket_id, Action.SUPPORT_TICKET_WORK, for_update=True)
     if ticket.status is SupportTicketStatus.RESOLVED:
@@ -249,6 +264,27 @@ async def resolve_support_ticket(
         effect = {"action": Action.PCC_CHANGE_KIND.value, "pccId": str(pcc.id)}
     elif pcc_id is not None:
         raise invalid("pccId", "Only a PCC upgrade names a PCC.")
+    if ticket.kind is SupportTicketKind.MEDICAL_DIRECTOR_PHYSICIAN_USER:
+        if physician is None:
+            raise invalid("physician", "Name the physician to invite.")
+        if (physician.credentials or "").strip().upper() not in PHYSICIANS:
+            raise invalid("physician.credentials", "A medical director is an MD or a DO.")
+        sent = await invite_staff(
+            ctx,
+            data=NewInvitation(
+                email=physician.email,
+                roles=(MembershipRole.PROVIDER,),
+                full_name=physician.full_name,
+                credentials=physician.credentials,
+                medspa_id=ticket.medspa_id,
+            ),
+        )
+        effect = {
+            "action": Action.INVITATION_MANAGE.value,
+            "invitationId": str(sent.invitation.id),
+        }
+    elif physician is not None:
+        raise invalid("physician", "Only a physician-user ticket names a physician.")
     user_id = ctx.principal.user_id
     ticket.status = SupportTicketStatus.RESOLVED
     ticket.resolution = text_

@@ -126,6 +126,15 @@ class SupportTicketPayload(Payload):
         return cls(ticket=SupportTicket.from_row(result))
 
 
+@strawberry.input(
+    description="MEDICAL_DIRECTOR_PHYSICIAN_USER: the physician Portrait invites as a provider."
+)
+class PhysicianUserInput:
+    email: str
+    full_name: str
+    credentials: str = strawberry.field(description="MD or DO.")
+
+
 @strawberry.input
 class OpenSupportTicketInput:
     kind: SupportTicketKind
@@ -207,6 +216,7 @@ class SupportTicketMutation:
         id: strawberry.ID,
         resolution: str,
         pcc_id: strawberry.ID | None = None,
+        physician: PhysicianUserInput | None = None,
     ) -> SupportTicketPayload:
         return await SupportTicketPayload.run(
             info,
@@ -216,6 +226,13 @@ class SupportTicketMutation:
                 ticket_id=decode_id_of(id, "SupportTicket"),
                 resolution=resolution,
                 pcc_id=_named(pcc_id, "Pcc"),
+                physician=tickets.PhysicianUser(
+                    email=physician.email,
+                    full_name=physician.full_name,
+                    credentials=physician.credentials,
+                )
+                if physician
+                else None,
             ),
         )
 

@@ -111,6 +111,89 @@ async def test_resolving_twice_or_an_ineligible_upgrade_changes_nothing(
     assert await snapshot(owner_engine, "pcc", "support_ticket", "pcc_assignment") == before
 
 
+RESOLVE_PHYSICIAN = """mutation($id: ID!, $p: PhysicianUserInput) {
+  resolveSupportTicket(id: $id, resolution: "Invited.", physician: $p) {
+  ticket { id status } errors { code field message } } }"""
+PHYSICIAN = {"email": "dr.rao@example.com", "fullName": "Asha Rao", "credentials": "MD"}
+
+
+async def test_a_physician_user_ticket_invites_the_physician_as_a_provider(
+    gql: Gql, demo: DemoIds, audit: Audit, owner_engine: AsyncEngine
+) -> None:
+    ticket = await ticket_row(
+        owner_engine,
+        medspa_id=demo.medspas["glow"],
+        opened_by=demo.users[DANA],
+        kind="MEDICAL_DIRECTOR_PHYSICIAN_USER",
+    )
+    resolved = await gql(
+        RESOLVE_PHYSICIAN, {"id": gid("SupportTicket", ticket), "p": PHYSICIAN}, as_=OPS
+    )
+    assert resolved.data["resolveSupportTicket"]["errors"] == [], resolved.body
+    assert resolved.data["resolveSupportTicket"]["ticket"]["status"] == "RESOLVED"
+    [invitation] = await rows(
+        owner_engine,
+        "SELECT id, medspa_id, as_admin, as_provider, credentials FROM invitation"
+        " WHERE email = 'dr.rao@example.com'",
+    )
+    assert invitation["medspa_id"] == demo.medspas["glow"]
+    assert (invitation["as_admin"], invitation["as_provider"]) == (False, True)
+    assert invitation["credentials"] == "MD"
+    # The invitation email is queued for the physician; the effect is audited twice: the
+    # invitation by its own use case, and named on the ticket's resolution.
+    [email] = await rows(
+        owner_engine,
+        "SELECT payload->>'to' AS to FROM notification_outbox WHERE invitation_id = :i",
+        i=invitation["id"],
+    )
+    assert email == {"to": "dr.rao@example.com"}
+    assert await audit.rows(action="invitation.manage", outcome="ALLOWED")
+    [resolution] = [
+        w
+        for w in await audit.rows(action="support_ticket.work", outcome="ALLOWED")
+        if w["detail"]["operation"] == "resolve"
+    ]
+    assert resolution["detail"]["effect"] == {
+        "action": "invitation.manage",
+        "invitationId": str(invitation["id"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "physician", "field"),
+    [
+        ("MEDICAL_DIRECTOR_PHYSICIAN_USER", None, "physician"),
+        (
+            "MEDICAL_DIRECTOR_PHYSICIAN_USER",
+            {**PHYSICIAN, "credentials": "NP"},
+            "physician.credentials",
+        ),
+        ("MEDICAL_DIRECTOR_PHYSICIAN_USER", {**PHYSICIAN, "email": "not-an-email"}, "email"),
+        ("QUESTION", PHYSICIAN, "physician"),
+    ],
+)
+async def test_a_physician_user_resolution_needs_a_physician_and_changes_nothing_otherwise(
+    gql: Gql,
+    demo: DemoIds,
+    owner_engine: AsyncEngine,
+    kind: str,
+    physician: dict[str, str] | None,
+    field: str,
+) -> None:
+    ticket = await ticket_row(
+        owner_engine, medspa_id=demo.medspas["glow"], opened_by=demo.users[DANA], kind=kind
+    )
+    before = await snapshot(owner_engine, "support_ticket", "invitation", "notification_outbox")
+    refused = await gql(
+        RESOLVE_PHYSICIAN, {"id": gid("SupportTicket", ticket), "p": physician}, as_=OPS
+    )
+    assert [e["field"] for e in refused.data["resolveSupportTicket"]["errors"]] == [field]
+    assert (
+        await snapshot(owner_engine, "support_ticket", "invitation", "notification_outbox")
+        == before
+    )
+
+
 async def test_a_question_resolves_once(gql: Gql, demo: DemoIds, owner_engine: AsyncEngine) -> None:
     ticket = gid(
         "SupportTicket",
