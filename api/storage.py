@@ -31,6 +31,10 @@ class Storage(Protocol):
 
     async def get(self, key: str) -> bytes: ...
 
+    async def delete(self, key: str) -> None:
+        """Remove the object; a key that names nothing is already removed."""
+        ...
+
 
 def document_key(*, medspa_id: uuid.UUID, user_id: uuid.UUID, document_id: uuid.UUID) -> str:
     return f"{medspa_id}/{user_id}/{document_id}"
@@ -69,6 +73,9 @@ class FilesystemStorage:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             raise StoredObjectMissing(key) from None
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
 
 class S3Storage:
@@ -117,6 +124,10 @@ class S3Storage:
             return body
 
         return await asyncio.to_thread(read)
+
+    async def delete(self, key: str) -> None:
+        # S3 answers success for a key that names nothing.
+        await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
 
 def build_storage(settings: Settings) -> Storage:

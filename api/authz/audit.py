@@ -103,6 +103,32 @@ class FailedAuthentications:
         return len(times)
 
 
+def signed_link_use(
+    *,
+    action: str,
+    user_id: uuid.UUID,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    medspa_id: uuid.UUID,
+    request_id: str,
+    detail: dict[str, Any],
+) -> AuditEvent:
+    """A write made with a signed link (the link is the credential, no token is presented):
+    attributed to the user the link was minted for, who was audited minting it."""
+    return AuditEvent(
+        id=uuid.uuid4(),
+        medspa_id=medspa_id,
+        actor_user_id=user_id,
+        effective_user_id=user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        outcome=AuditOutcome.ALLOWED,
+        request_id=request_id,
+        detail={**detail, "via": "signed link"},
+    )
+
+
 def authentication_failure(*, request_id: str, address: str, attempts: int) -> AuditEvent:
     """The security event of one refused credential."""
     return AuditEvent(

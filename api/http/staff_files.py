@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.authz.actions import Action
+from api.authz.audit import signed_link_use
 from api.settings import Settings
 from api.signed_urls import DOWNLOAD_PATH, UPLOAD_PATH, InvalidSignature, verify
 from api.storage import Storage, StoredObjectMissing, build_storage, looks_like
@@ -121,6 +123,18 @@ def routes(
             document.status = StaffDocumentStatus.READY
             document.uploaded_at = now
             document.byte_size = len(body)
+            # The upload completes what `requestStaffDocumentUpload` began: audited with it.
+            session.add(
+                signed_link_use(
+                    action=Action.STAFF_DOCUMENT_MANAGE.value,
+                    user_id=document.uploaded_by_user_id,
+                    resource_type="StaffDocument",
+                    resource_id=document.id,
+                    medspa_id=medspa_id,
+                    request_id=uuid.uuid4().hex,
+                    detail={"operation": "upload", "byteSize": len(body)},
+                )
+            )
         return JSONResponse({"status": "READY"}, headers={"Cache-Control": "no-store"})
 
     return [

@@ -24,7 +24,7 @@ from api.authz.scopes import Anchor, register
 from api.errors import DomainErrorCode, invalid, not_found
 from api.resolvers.pagination import Page, SortKey, paginate
 from api.signed_urls import Claims, sign, url_for
-from api.storage import document_key
+from api.storage import build_storage, document_key
 from db.models import (
     AuditOutcome,
     Membership,
@@ -221,3 +221,29 @@ async def request_upload(
         url=url_for(token, purpose="put", base=settings.public_api_base_url),
         expires_at=datetime.fromtimestamp(expires, UTC),
     )
+
+
+async def delete_staff_document(ctx: Context, *, document_id: uuid.UUID | None) -> uuid.UUID:
+    """Delete a staff document: its row and its stored bytes (a photo ID or a licence is not
+    kept once its owner or their admin removes it; the audit trail keeps that it existed).
+    The bytes go first, inside the transaction: if storage refuses, nothing changes, and a
+    commit that fails afterwards leaves a row whose link answers 404, never orphaned bytes."""
+    document = await ctx.find(
+        StaffDocument, document_id, Action.STAFF_DOCUMENT_MANAGE, for_update=True
+    )
+    await build_storage(ctx.settings).delete(document.storage_key)
+    await ctx.session.delete(document)
+    await ctx.session.flush()
+    ctx.audit(
+        Action.STAFF_DOCUMENT_MANAGE.value,
+        AuditOutcome.ALLOWED,
+        resource_type="StaffDocument",
+        resource_id=document.id,
+        medspa_id=document.medspa_id,
+        detail={
+            "operation": "delete",
+            "kind": document.kind.value,
+            "userId": str(document.user_id),
+        },
+    )
+    return document.id

@@ -98,6 +98,15 @@ class RequestStaffDocumentUploadPayload(Payload):
         )
 
 
+@strawberry.type
+class DeleteStaffDocumentPayload(Payload):
+    deleted_document_id: strawberry.ID | None = None
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(deleted_document_id=encode_global_id("StaffDocument", result))
+
+
 @strawberry.input
 class RequestStaffDocumentUploadInput:
     kind: StaffDocumentKind
@@ -157,6 +166,21 @@ class DocumentMutation:
                 kind=input.kind,
                 content_type=input.content_type,
                 byte_size=input.byte_size,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Delete a staff document and its stored file (the audit trail keeps that"
+        " it existed)."
+    )
+    async def delete_staff_document(
+        self, info: Info, id: strawberry.ID
+    ) -> DeleteStaffDocumentPayload:
+        return await DeleteStaffDocumentPayload.run(
+            info,
+            Action.STAFF_DOCUMENT_MANAGE,
+            lambda: documents.delete_staff_document(
+                info.context, document_id=decode_id_of(id, "StaffDocument")
             ),
         )
 

@@ -18,6 +18,8 @@ REQUEST = """mutation($input: RequestStaffDocumentUploadInput!) {
   requestStaffDocumentUpload(input: $input) {
     document { id kind status user { email } } uploadUrl uploadExpiresAt
     errors { code field message } } }"""
+DELETE = """mutation($id: ID!) { deleteStaffDocument(id: $id) {
+  deletedDocumentId errors { code field message } } }"""
 LIST = """query($u: ID, $k: StaffDocumentKind, $all: Boolean! = false) {
   staffDocuments(userId: $u, kind: $k, includeSuperseded: $all, first: 100) {
     edges { node { id kind status contentType byteSize url supersededAt user { email } } } } }"""

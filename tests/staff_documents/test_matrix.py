@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.seed.demo import DemoIds
 from tests.conftest import ALL_CALLERS, Audit, Gql, Principals
 from tests.matrix import expect
-from tests.scheduling.helpers import OK, assert_matrix_answer, snapshot
-from tests.staff_documents.helpers import LIST, REQUEST, document_row, gid
+from tests.scheduling.helpers import OK, assert_matrix_answer, rows, snapshot
+from tests.staff_documents.helpers import DELETE, LIST, REQUEST, document_row, gid
 
 NO_GRANT = {
     "maria@portrait.example": "FORBIDDEN",
@@ -52,6 +52,24 @@ UPLOADERS = expect(
         "nina@glow.example": OK,
         "masquerade": "MASQUERADE_FORBIDDEN",
         # Outside their scope: Nina is absent to them.
+        "dana@glow.example:PROVIDER": "NOT_FOUND",
+        "omar@glow.example": "NOT_FOUND",
+        "ruth@radiance.example": "NOT_FOUND",
+        "lee@radiance.example": "NOT_FOUND",
+        "lena@legacy.example": "NOT_FOUND",
+        "kim@legacy.example": "NOT_FOUND",
+    }
+)
+
+# Deleting Nina's licence at Glow (staff_document.manage): those who may manage it, and a
+# masquerade may not; to the rest who have the grant it is absent (outside their read scope).
+DELETERS = expect(
+    {
+        **NO_GRANT,
+        "ops@portrait.example": OK,
+        "dana@glow.example": OK,
+        "nina@glow.example": OK,
+        "masquerade": "MASQUERADE_FORBIDDEN",
         "dana@glow.example:PROVIDER": "NOT_FOUND",
         "omar@glow.example": "NOT_FOUND",
         "ruth@radiance.example": "NOT_FOUND",
@@ -119,3 +137,38 @@ async def test_request_staff_document_upload(
     if payload is not None:
         assert payload["uploadUrl"].startswith("/staff-documents/upload/")
         assert payload["document"]["status"] == "PENDING"
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_delete_staff_document(
+    gql: Gql,
+    demo: DemoIds,
+    principals: Principals,
+    audit: Audit,
+    owner_engine: AsyncEngine,
+    who: str,
+) -> None:
+    document = await document_row(
+        owner_engine, medspa_id=demo.medspas["glow"], user_id=demo.users["nina@glow.example"]
+    )
+    before = await snapshot(owner_engine, "staff_document")
+    answer = await gql(
+        DELETE, {"id": gid("StaffDocument", document)}, bearer=await principals.bearer(who)
+    )
+    payload = await assert_matrix_answer(
+        answer=answer,
+        expected=DELETERS[who],
+        field="deleteStaffDocument",
+        audit=audit,
+        before=before,
+        engine=owner_engine,
+    )
+    if payload is not None:
+        assert payload["deletedDocumentId"] == gid("StaffDocument", document)
+        [deleted] = await audit.rows(action="staff_document.manage", outcome="ALLOWED")
+        assert deleted["resource_id"] == str(document)
+        assert deleted["detail"]["operation"] == "delete"
+        assert (
+            await rows(owner_engine, "SELECT id FROM staff_document WHERE id = :d", d=document)
+            == []
+        )

@@ -12,12 +12,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.ids import decode_id_of
 from api.settings import Settings
 from api.signed_urls import Claims, sign
 from db.seed.demo import DemoIds
-from tests.conftest import Gql, token_for
+from tests.conftest import Audit, Gql, Principals, token_for
 from tests.scheduling.helpers import rows, snapshot
-from tests.staff_documents.helpers import LIST, PDF, PNG, REQUEST, gid, stored_files
+from tests.staff_documents.helpers import DELETE, LIST, PDF, PNG, REQUEST, gid, stored_files
 
 NINA = "nina@glow.example"
 DANA = "dana@glow.example"
@@ -35,7 +36,12 @@ async def _request(
 
 
 async def test_a_provider_uploads_their_licence_and_only_those_allowed_get_a_link(
-    doc_gql: Gql, doc_http: httpx.AsyncClient, doc_settings: Settings, tmp_path: Path
+    doc_gql: Gql,
+    doc_http: httpx.AsyncClient,
+    doc_settings: Settings,
+    tmp_path: Path,
+    audit: Audit,
+    demo: DemoIds,
 ) -> None:
     ticket = await _request(doc_gql, NINA, size=len(PNG))
     assert ticket["document"]["status"] == "PENDING"
@@ -49,6 +55,15 @@ async def test_a_provider_uploads_their_licence_and_only_those_allowed_get_a_lin
         ticket["uploadUrl"], content=PNG, headers={"Content-Type": "image/png"}
     )
     assert again.status_code == 409
+    # The completed upload is audited once, as Nina's (the link was minted for her).
+    [uploaded] = [
+        r
+        for r in await audit.rows(action="staff_document.manage", outcome="ALLOWED")
+        if r["detail"]["operation"] == "upload"
+    ]
+    assert uploaded["effective_user_id"] == uploaded["actor_user_id"] == demo.users[NINA]
+    assert uploaded["resource_id"] == str(decode_id_of(ticket["document"]["id"], "StaffDocument"))
+    assert uploaded["detail"] == {"operation": "upload", "byteSize": len(PNG), "via": "signed link"}
 
     [mine] = (await doc_gql(LIST, {}, as_=NINA)).data["staffDocuments"]["edges"]
     assert mine["node"]["status"] == "READY"
@@ -143,6 +158,7 @@ async def test_hostile_uploads_are_refused_and_store_nothing(
     doc_gql: Gql,
     doc_http: httpx.AsyncClient,
     owner_engine: AsyncEngine,
+    audit: Audit,
     tmp_path: Path,
     headers: dict[str, str],
     body: bytes,
@@ -154,6 +170,8 @@ async def test_hostile_uploads_are_refused_and_store_nothing(
     assert put.status_code == status, put.text
     assert await snapshot(owner_engine, "staff_document") == before
     assert stored_files(tmp_path) == []
+    uploads = await audit.rows(action="staff_document.manage", outcome="ALLOWED")
+    assert [r["detail"]["operation"] for r in uploads] == ["request_upload"]
 
 
 async def test_a_streamed_body_over_the_limit_is_cut_off(
@@ -257,3 +275,30 @@ async def test_a_link_is_not_minted_for_a_bearer_of_another_medspa(gql: Gql, dem
         bearer=token_for(demo, "ruth@radiance.example"),
     )
     assert answer.codes == ["NOT_FOUND"]
+
+
+async def test_deleting_a_document_removes_its_file_and_its_link(
+    doc_gql: Gql, doc_http: httpx.AsyncClient, tmp_path: Path, principals: Principals
+) -> None:
+    ticket = await _request(doc_gql, NINA, size=len(PNG))
+    put = await doc_http.put(
+        ticket["uploadUrl"], content=PNG, headers={"Content-Type": "image/png"}
+    )
+    assert put.status_code == 200
+    [listed] = (await doc_gql(LIST, {}, as_=NINA)).data["staffDocuments"]["edges"]
+    url, document = listed["node"]["url"], listed["node"]["id"]
+    assert len(stored_files(tmp_path)) == 1
+    # Not while masquerading as her; not by a colleague (to whom it is absent).
+    masquerade = await doc_gql(DELETE, {"id": document}, bearer=await principals.masquerade())
+    assert masquerade.codes == ["MASQUERADE_FORBIDDEN"]
+    colleague = await doc_gql(DELETE, {"id": document}, as_="omar@glow.example")
+    assert colleague.codes == ["NOT_FOUND"]
+    assert len(stored_files(tmp_path)) == 1
+
+    deleted = await doc_gql(DELETE, {"id": document}, as_=DANA)
+    assert deleted.data["deleteStaffDocument"] == {"deletedDocumentId": document, "errors": []}
+    assert stored_files(tmp_path) == []
+    assert (await doc_gql(LIST, {}, as_=NINA)).data["staffDocuments"]["edges"] == []
+    # The link minted before is dead, and deleting again finds nothing.
+    assert (await doc_http.get(url)).status_code == 404
+    assert (await doc_gql(DELETE, {"id": document}, as_=DANA)).codes == ["NOT_FOUND"]
