@@ -6,7 +6,7 @@ resolving mutation's savepoint: if the effect is refused, the ticket stays open.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ from api.authz.actions import Action
 from api.authz.principal import Principal
 from api.authz.scopes import Anchor, register
 from api.errors import DomainErrorCode, invalid
+from api.resolvers import inventory as inventory_resolvers
 from api.resolvers import pcc as pcc_resolvers
 from api.resolvers.batching import many_per_key
 from api.resolvers.invitation import NewInvitation, invite_staff
@@ -24,11 +25,14 @@ from api.resolvers.pagination import Page, SortKey, paginate
 from api.resolvers.staff import PHYSICIANS
 from db.models import (
     AuditOutcome,
+    BusinessModel,
+    Medspa,
     MembershipRole,
     Pcc,
     PccKind,
     StaffMember,
     StaffRole,
+    SupplierProduct,
     SupportTicket,
     SupportTicketComment,
     SupportTicketKind,
@@ -223,6 +227,20 @@ async def assign_support_ticket(
 
 
 @dataclass(frozen=True)
+class PriceCorrection:
+    supplier_product_id: uuid.UUID | None
+    price_cents: int
+
+
+# The supplier-catalogue price each business model pays, as a change to the product.
+MODEL_PRICE: dict[BusinessModel, Callable[[int], inventory_resolvers.ProductChanges]] = {
+    BusinessModel.LEGACY: lambda c: inventory_resolvers.ProductChanges(legacy_price_cents=c),
+    BusinessModel.LAUNCH: lambda c: inventory_resolvers.ProductChanges(launch_price_cents=c),
+    BusinessModel.FLEX: lambda c: inventory_resolvers.ProductChanges(flex_price_cents=c),
+}
+
+
+@dataclass(frozen=True)
 class PhysicianUser:
     email: str
     full_name: str
@@ -236,6 +254,7 @@ async def resolve_support_ticket(
     resolution: str | None,
     pcc_id: uuid.UUID | None,
     physician: PhysicianUser | None = None,
+    price_correction: PriceCorrection | None = None,
 ) -> SupportTicket:
     """Resolve a ticket and apply its modelled effect, through the effect's own use case
     (which checks its own action and audits it).
@@ -244,8 +263,10 @@ async def resolve_support_ticket(
     DESIGNATED PCC through `change_pcc_kind`, which checks `pcc.change_kind` and the medspa's
     eligibility. MEDICAL_DIRECTOR_PHYSICIAN_USER: the physician (MD or DO) is invited into the
     medspa as a provider through `invite_staff` (`invitation.manage`); the medspa's admin names
-    them medical director once they accept. The other kinds have no effect the platform
-    models (pricing, integrations and Autopilot are handled outside the API); resolving
+    them medical director once they accept. PRICING_CORRECTION: the supplier-catalogue price
+    the medspa's business model pays for a product is corrected through
+    `update_supplier_product` (`supplier_product.manage`). The other kinds have no effect the
+    platform models (integrations and Autopilot are handled outside the API); resolving
     records the resolution.
     """
     ticket = await ctx.find(SupportTicket, ticket_id, Action.SUPPORT_TICKET_WORK, for_update=True)
@@ -285,6 +306,38 @@ async def resolve_support_ticket(
         }
     elif physician is not None:
         raise invalid("physician", "Only a physician-user ticket names a physician.")
+    if ticket.kind is SupportTicketKind.PRICING_CORRECTION:
+        if price_correction is None:
+            raise invalid("priceCorrection", "Name the product and its corrected price.")
+        ctx.authorize(
+            Action.SUPPLIER_PRODUCT_MANAGE,
+            resource_type="SupplierProduct",
+            resource_id=price_correction.supplier_product_id,
+        )
+        cents = price_correction.price_cents
+        if not 0 <= cents <= inventory_resolvers.MAX_PRICE_CENTS:
+            raise invalid(
+                "priceCorrection.priceCents",
+                f"A price is 0 to {inventory_resolvers.MAX_PRICE_CENTS} cents.",
+            )
+        product_id = price_correction.supplier_product_id
+        if product_id is None or await ctx.session.get(SupplierProduct, product_id) is None:
+            raise invalid(
+                "priceCorrection.supplierProductId", "No such product.", DomainErrorCode.NOT_FOUND
+            )
+        medspa = await ctx.session.get(Medspa, ticket.medspa_id)
+        assert medspa is not None
+        product = await inventory_resolvers.update_supplier_product(
+            ctx, product_id=product_id, changes=MODEL_PRICE[medspa.business_model](cents)
+        )
+        effect = {
+            "action": Action.SUPPLIER_PRODUCT_MANAGE.value,
+            "supplierProductId": str(product.id),
+            "businessModel": medspa.business_model.value,
+            "priceCents": str(price_correction.price_cents),
+        }
+    elif price_correction is not None:
+        raise invalid("priceCorrection", "Only a pricing-correction ticket corrects a price.")
     user_id = ctx.principal.user_id
     ticket.status = SupportTicketStatus.RESOLVED
     ticket.resolution = text_

@@ -127,6 +127,15 @@ class SupportTicketPayload(Payload):
 
 
 @strawberry.input(
+    description="PRICING_CORRECTION: the supplier product whose price the medspa's business"
+    " model pays is corrected."
+)
+class PriceCorrectionInput:
+    supplier_product_id: strawberry.ID
+    price_cents: int = strawberry.field(description="The corrected price, in cents.")
+
+
+@strawberry.input(
     description="MEDICAL_DIRECTOR_PHYSICIAN_USER: the physician Portrait invites as a provider."
 )
 class PhysicianUserInput:
@@ -217,6 +226,7 @@ class SupportTicketMutation:
         resolution: str,
         pcc_id: strawberry.ID | None = None,
         physician: PhysicianUserInput | None = None,
+        price_correction: PriceCorrectionInput | None = None,
     ) -> SupportTicketPayload:
         return await SupportTicketPayload.run(
             info,
@@ -232,6 +242,14 @@ class SupportTicketMutation:
                     credentials=physician.credentials,
                 )
                 if physician
+                else None,
+                price_correction=tickets.PriceCorrection(
+                    supplier_product_id=_named(
+                        price_correction.supplier_product_id, "SupplierProduct"
+                    ),
+                    price_cents=price_correction.price_cents,
+                )
+                if price_correction
                 else None,
             ),
         )

@@ -194,6 +194,95 @@ async def test_a_physician_user_resolution_needs_a_physician_and_changes_nothing
     )
 
 
+RESOLVE_PRICE = """mutation($id: ID!, $c: PriceCorrectionInput) {
+  resolveSupportTicket(id: $id, resolution: "Corrected.", priceCorrection: $c) {
+  ticket { id status } errors { code field message } } }"""
+PRICES = (
+    "SELECT market_price_cents, legacy_price_cents, launch_price_cents, flex_price_cents"
+    " FROM supplier_product WHERE id = :p"
+)
+
+
+async def test_a_pricing_correction_corrects_the_price_the_medspas_model_pays(
+    gql: Gql, demo: DemoIds, audit: Audit, owner_engine: AsyncEngine
+) -> None:
+    product = demo.supplier_products["Alcohol prep pads"]
+    [model] = await rows(
+        owner_engine,
+        "SELECT business_model::text AS m FROM medspa WHERE id = :m",
+        m=demo.medspas["glow"],
+    )
+    column = f"{model['m'].lower()}_price_cents"
+    [before] = await rows(owner_engine, PRICES, p=product)
+    ticket = await ticket_row(
+        owner_engine,
+        medspa_id=demo.medspas["glow"],
+        opened_by=demo.users[DANA],
+        kind="PRICING_CORRECTION",
+    )
+    corrected = before[column] + 111
+    resolved = await gql(
+        RESOLVE_PRICE,
+        {
+            "id": gid("SupportTicket", ticket),
+            "c": {"supplierProductId": gid("SupplierProduct", product), "priceCents": corrected},
+        },
+        as_=OPS,
+    )
+    assert resolved.data["resolveSupportTicket"]["errors"] == [], resolved.body
+    [after] = await rows(owner_engine, PRICES, p=product)
+    # Only the price of the medspa's own business model changed.
+    assert after == {**before, column: corrected}
+    assert await audit.rows(action="supplier_product.manage", outcome="ALLOWED")
+    [resolution] = [
+        w
+        for w in await audit.rows(action="support_ticket.work", outcome="ALLOWED")
+        if w["detail"]["operation"] == "resolve"
+    ]
+    assert resolution["detail"]["effect"] == {
+        "action": "supplier_product.manage",
+        "supplierProductId": str(product),
+        "businessModel": model["m"],
+        "priceCents": str(corrected),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "correction", "field"),
+    [
+        ("PRICING_CORRECTION", None, "priceCorrection"),
+        ("PRICING_CORRECTION", {"priceCents": -1}, "priceCorrection.priceCents"),
+        ("PRICING_CORRECTION", {"priceCents": 10**9}, "priceCorrection.priceCents"),
+        ("PRICING_CORRECTION", {"supplierProductId": "nope"}, "priceCorrection.supplierProductId"),
+        ("QUESTION", {}, "priceCorrection"),
+    ],
+)
+async def test_a_pricing_correction_needs_a_product_and_a_price_and_changes_nothing_otherwise(
+    gql: Gql,
+    demo: DemoIds,
+    owner_engine: AsyncEngine,
+    kind: str,
+    correction: dict[str, object] | None,
+    field: str,
+) -> None:
+    ticket = await ticket_row(
+        owner_engine, medspa_id=demo.medspas["glow"], opened_by=demo.users[DANA], kind=kind
+    )
+    variables: dict[str, object] = {"id": gid("SupportTicket", ticket), "c": None}
+    if correction is not None:
+        variables["c"] = {
+            "supplierProductId": gid(
+                "SupplierProduct", demo.supplier_products["Alcohol prep pads"]
+            ),
+            "priceCents": 500,
+            **correction,
+        }
+    before = await snapshot(owner_engine, "support_ticket", "supplier_product")
+    refused = await gql(RESOLVE_PRICE, variables, as_=OPS)
+    assert [e["field"] for e in refused.data["resolveSupportTicket"]["errors"]] == [field]
+    assert await snapshot(owner_engine, "support_ticket", "supplier_product") == before
+
+
 async def test_a_question_resolves_once(gql: Gql, demo: DemoIds, owner_engine: AsyncEngine) -> None:
     ticket = gid(
         "SupportTicket",
