@@ -158,6 +158,25 @@ async def update_endpoint(
     return endpoint
 
 
+async def delete_endpoint(ctx: Context, *, endpoint_id: uuid.UUID | None) -> uuid.UUID:
+    """Delete an endpoint: nothing more is delivered to it (a queued delivery finds no row),
+    and its delivery log goes with it; the audit trail keeps that it existed and where."""
+    endpoint = await ctx.find(
+        WebhookEndpoint, endpoint_id, Action.WEBHOOK_ENDPOINT_MANAGE, for_update=True
+    )
+    ctx.audit(
+        Action.WEBHOOK_ENDPOINT_MANAGE.value,
+        AuditOutcome.ALLOWED,
+        resource_type="WebhookEndpoint",
+        resource_id=endpoint.id,
+        medspa_id=endpoint.medspa_id,
+        detail={"operation": "delete", "url": endpoint.url},
+    )
+    await ctx.session.delete(endpoint)
+    await ctx.session.flush()
+    return endpoint.id
+
+
 async def redeliver(ctx: Context, *, delivery_id: uuid.UUID | None) -> tuple[WebhookDelivery, str]:
     """A new delivery of the same event to the same endpoint (the same `webhook-id`)."""
     found = None

@@ -139,6 +139,15 @@ class RedeliverWebhookPayload(Payload):
 
 
 @strawberry.type
+class DeleteWebhookEndpointPayload(Payload):
+    deleted_endpoint_id: strawberry.ID | None = None
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(deleted_endpoint_id=encode_global_id("WebhookEndpoint", result))
+
+
+@strawberry.type
 class WebhookQuery:
     @strawberry.field(description="Webhook endpoints in the caller's webhook_endpoint.read scope.")
     async def webhook_endpoints(
@@ -180,6 +189,20 @@ class WebhookMutation:
                 url=input.url,
                 event_types=input.event_types,
                 active=input.active,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Delete an endpoint: no more deliveries, and its delivery log goes with it."
+    )
+    async def delete_webhook_endpoint(
+        self, info: Info, id: strawberry.ID
+    ) -> DeleteWebhookEndpointPayload:
+        return await DeleteWebhookEndpointPayload.run(
+            info,
+            Action.WEBHOOK_ENDPOINT_MANAGE,
+            lambda: webhook_resolvers.delete_endpoint(
+                info.context, endpoint_id=decode_id_of(id, "WebhookEndpoint")
             ),
         )
 

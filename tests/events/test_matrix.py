@@ -23,6 +23,8 @@ UPDATE = """mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoin
     errors { code } endpoint { id active } } }"""
 REDELIVER = """mutation($id: ID!) { redeliverWebhook(deliveryId: $id) {
     errors { code } delivery { id status eventType } } }"""
+DELETE = """mutation($id: ID!) { deleteWebhookEndpoint(id: $id) {
+    errors { code } deletedEndpointId } }"""
 LIST = """{ webhookEndpoints { edges { node { id url eventTypes active
     deliveries { edges { node { status eventType attempts } } } } } } }"""
 
@@ -176,5 +178,35 @@ async def test_redeliver_webhook(
         assert payload["delivery"]["status"] == "PENDING"
         assert payload["delivery"]["eventType"] == "appointment.booked"
     else:
+        request_id = answer.errors[0]["extensions"]["requestId"]
+        assert {r["outcome"] for r in await audit.rows(request_id=request_id)} == {"DENIED"}
+
+
+@pytest.mark.parametrize("who", ALL_CALLERS)
+async def test_delete_webhook_endpoint(
+    gql: Gql,
+    principals: Principals,
+    demo: DemoIds,
+    owner_engine: AsyncEngine,
+    audit: Audit,
+    who: str,
+) -> None:
+    endpoint, _, _ = await _endpoint_with_delivery(gql, principals, demo, owner_engine)
+    answer = await _ask(gql, principals, who, DELETE, {"id": endpoint})
+    payload = _check(answer, MANAGE_EXPECT[who], "deleteWebhookEndpoint")
+    endpoints = await scalar(owner_engine, "SELECT count(*) FROM webhook_endpoint")
+    deliveries = await scalar(owner_engine, "SELECT count(*) FROM webhook_delivery")
+    if payload:
+        assert payload["deletedEndpointId"] == endpoint
+        # Its log went with it; the audit trail keeps where it pointed.
+        assert (endpoints, deliveries) == (0, 0)
+        [deleted] = [
+            r
+            for r in await audit.rows(action="webhook_endpoint.manage", outcome="ALLOWED")
+            if r["detail"]["operation"] == "delete"
+        ]
+        assert deleted["detail"]["url"] == URL
+    else:
+        assert (endpoints, deliveries) == (1, 1)
         request_id = answer.errors[0]["extensions"]["requestId"]
         assert {r["outcome"] for r in await audit.rows(request_id=request_id)} == {"DENIED"}
