@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     GFE_CLEARED = "gfe.cleared"
     COVERAGE_STARTED = "coverage.started"
     COVERAGE_ENDED = "coverage.ended"
+    INVENTORY_ORDER_STATE_CHANGED = "inventory_order.state_changed"
 
 
 # What an event says about its row: ids and times, never names or contact details (the
@@ -63,6 +64,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "GfeRequest": ("status", "patient_id", "provider_id"),
     "Clearance": ("patient_id", "service_id", "expires_at"),
     "Coverage": ("provider_id", "starts_at", "ends_at"),
+    "InventoryOrder": ("status", "delivery_date", "total_cents", "currency"),
 }
 _ID_TYPES = {
     "provider_id": "Provider",

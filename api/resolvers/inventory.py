@@ -31,6 +31,7 @@ from api.authz.actions import Action
 from api.authz.principal import Principal
 from api.authz.scopes import Anchor, register
 from api.errors import DomainError, DomainErrorCode, Problem, invalid, not_found
+from api.events.emit import EventKind, emit
 from api.resolvers import onboarding
 from api.resolvers.batching import many_per_key, rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
@@ -639,6 +640,9 @@ async def _record_step(
         )
     )
     await ctx.session.flush()
+    # Partners whose key reads the order (inventory_order.read, granted by a medspa's policy
+    # rows: no baseline partner scope has it) hear of every step.
+    await emit(ctx, EventKind.INVENTORY_ORDER_STATE_CHANGED, order)
     ctx.audit(
         Action.INVENTORY_ORDER_CREATE.value
         if status is InventoryOrderStatus.PLACED

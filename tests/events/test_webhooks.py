@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
+from api.authz.enforcer import PolicyRow, build_domain_policy
 from api.events import webhooks
 from api.events.webhooks import UnsafeTarget, deliver, resolve
 from api.settings import Settings
@@ -21,6 +22,7 @@ from db.seed.demo import DemoIds
 from db.session import session_factory
 from tests.conftest import Gql, Principals
 from tests.events.sinks import webhook_receiver
+from tests.inventory.helpers import PLACE, order_input
 from tests.scheduling.helpers import BOOK, GLOW_ADMIN, booking, rows, scalar
 
 CREATE = """mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) {
@@ -263,3 +265,57 @@ def webhooks_limit() -> int:
     from api.resolvers.webhook import MAX_ENDPOINTS_PER_CLIENT
 
     return MAX_ENDPOINTS_PER_CLIENT
+
+
+async def test_inventory_order_steps_reach_only_keys_a_medspa_lets_read_orders(
+    gql: Gql, principals: Principals, services: Any, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    """No baseline partner scope reads inventory orders, so by default nobody hears of them;
+    a medspa's own policy row granting a scope `inventory_order.read` lets that key hear of
+    every step of the medspa's orders, and only that key."""
+    glow = str(demo.medspas["glow"])
+    catalog = await principals.api_key(scopes=("CATALOG_READ",))
+    reader = await principals.api_key(scopes=("APPOINTMENTS_READ",))
+    for n, key in enumerate((catalog, reader)):
+        answer = await gql(
+            CREATE,
+            {
+                "input": {
+                    "url": f"https://orders{n}.partner.example/in",
+                    "eventTypes": ["INVENTORY_ORDER_STATE_CHANGED"],
+                }
+            },
+            bearer=key,
+        )
+        assert answer.data["createWebhookEndpoint"]["errors"] == [], answer.body
+
+    async def place() -> str:
+        placed = await gql(
+            PLACE, {"input": order_input(demo, [("Sculptra", 1)])}, as_="dana@glow.example"
+        )
+        payload = placed.data["placeInventoryOrder"]
+        assert payload["errors"] == [], placed.body
+        return str(payload["order"]["id"])
+
+    await place()
+    assert await scalar(owner_engine, "SELECT count(*) FROM webhook_delivery") == 0
+
+    row = PolicyRow("p", ("scope:catalog:read", glow, "inventory_order", "read", "TENANT", "allow"))
+    services.policy.install({glow: build_domain_policy(glow, [row])})
+    try:
+        order = await place()
+    finally:
+        services.policy.install({glow: None})
+    received = await rows(
+        owner_engine,
+        "SELECT w.url, e.kind, e.payload FROM webhook_delivery d"
+        " JOIN webhook_endpoint w ON w.id = d.endpoint_id"
+        " JOIN webhook_event e ON e.id = d.event_id",
+    )
+    assert [(r["url"], r["kind"]) for r in received] == [
+        ("https://orders0.partner.example/in", "inventory_order.state_changed")
+    ]
+    data = received[0]["payload"]["data"]
+    assert data["id"] == order
+    assert data["status"] == "PLACED"
+    assert set(data) == {"id", "status", "deliveryDate", "totalCents", "currency"}
