@@ -28,6 +28,11 @@ from api.schema.location import Location, LocationMutation
 from api.schema.masquerade import MasqueradeMutation, MasqueradeQuery, MasqueradeSession
 from api.schema.medspa import Medspa, MedspaQuery
 from api.schema.node import NodeQuery
+from api.schema.notification_template import (
+    NOTIFICATION_TEMPLATE_TYPES,
+    NotificationTemplateMutation,
+    NotificationTemplateQuery,
+)
 from api.schema.onboarding import ONBOARDING_TYPES, OnboardingMutation, OnboardingQuery
 from api.schema.patient import Patient, PatientMutation, PatientQuery
 from api.schema.pcc import PCC_TYPES, PccMutation, PccQuery
@@ -75,6 +80,7 @@ class Query(
     SupportTicketQuery,
     DocumentQuery,
     CheckoutQuery,
+    NotificationTemplateQuery,
 ):
     """Every root field, from the domains' mixins."""
 
@@ -106,6 +112,7 @@ class Mutation(
     SupportTicketMutation,
     DocumentMutation,
     CheckoutMutation,
+    NotificationTemplateMutation,
 ):
     """Every mutation, from the domains' mixins."""
 
@@ -138,6 +145,7 @@ TYPES = [
     *INVENTORY_TYPES,
     *SUPPORT_TICKET_TYPES,
     *DOCUMENT_TYPES,
+    *NOTIFICATION_TEMPLATE_TYPES,
     *CHECKOUT_TYPES,
 ]
 

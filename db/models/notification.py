@@ -37,9 +37,9 @@ class NotificationKind(StrEnum):
     APPOINTMENT_RESCHEDULED = "APPOINTMENT_RESCHEDULED"
     APPOINTMENT_CANCELLED = "APPOINTMENT_CANCELLED"
     APPOINTMENT_REMINDER = "APPOINTMENT_REMINDER"
-    # payload: to, fullName, medspaName, roles, acceptPath, expiresAt. `acceptPath` carries
-    # the invitation's token (the invitation keeps only its hash): the sender should blank
-    # it once the email is sent.
+    # payload: to, fullName, medspaName, roles, acceptUrl, expiresAt. `acceptUrl` carries
+    # the invitation's token (the invitation keeps only its hash): the sender blanks it once
+    # the email is sent.
     STAFF_INVITATION = "STAFF_INVITATION"
     # Migration 0011: messages that are not about one appointment (`subject_id` names the row).
     REGISTRATION_LINK = "REGISTRATION_LINK"
