@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -603,6 +603,44 @@ def _check_tenders(kind: CheckoutKind, totals: Totals, tenders: Sequence[TenderS
         )
 
 
+async def _saved_cards(
+    ctx: Context, patient_id: uuid.UUID, tenders: Sequence[TenderSpec]
+) -> list[TenderSpec]:
+    """Card-on-file tenders charge only the patient's own live saved cards: each names one by
+    its processor id, and is charged with the card's saved customer. Any other id (another
+    patient's card, a removed one, an id typed in) is refused before anything is authorised."""
+    named = {t.payment_method for t in tenders if t.kind is TenderKind.CARD_ON_FILE}
+    if not named:
+        return list(tenders)
+    saved = {
+        row.payment_method: row
+        for row in (
+            await ctx.session.execute(
+                select(PatientPaymentMethod).where(
+                    PatientPaymentMethod.patient_id == patient_id,
+                    PatientPaymentMethod.payment_method.in_(named),
+                    PatientPaymentMethod.removed_at.is_(None),
+                )
+            )
+        ).scalars()
+    }
+    checked = []
+    for i, tender in enumerate(tenders):
+        if tender.kind is TenderKind.CARD_ON_FILE:
+            card = saved.get(tender.payment_method or "")
+            if card is None:
+                raise invalid(
+                    f"tenders.{i}.paymentMethod",
+                    "Not a card on file of this patient (addPatientPaymentMethod saves one).",
+                    DomainErrorCode.NOT_FOUND,
+                )
+            if tender.customer is not None and tender.customer != card.customer:
+                raise invalid(f"tenders.{i}.customer", "Not the customer of this saved card.")
+            tender = replace(tender, customer=card.customer)
+        checked.append(tender)
+    return checked
+
+
 async def _authorize_cards(
     processor: PaymentProcessor,
     *,
@@ -705,6 +743,7 @@ async def create_checkout(
     )
     totals = compute_totals(priced, checkout_discount_cents=discount_cents, tip_cents=tip_cents)
     _check_tenders(kind, totals, tenders)
+    tenders = await _saved_cards(ctx, patient_ref, tenders)
     credit_spent = sum(t.amount_cents for t in tenders if t.kind is TenderKind.ACCOUNT_CREDIT)
     if credit_spent:
         await _lock_credit(ctx, patient_ref)

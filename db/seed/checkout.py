@@ -23,10 +23,14 @@ from db.models import (
     CheckoutTender,
     ExternalProgramme,
     Medspa,
+    PatientPaymentMethod,
     TenderKind,
 )
 
 SLUGS = ("glow", "radiance")
+# The card on file of every demo patient who has bought something (the built-in processor
+# approves it; checkouts charge only a patient's saved cards).
+DEMO_CARD = "pm_card_visa"
 MONTHS = 4  # the current month and the three before it
 # (description, kind, unit price cents, quantity, line discount cents)
 SALES: tuple[tuple[str, CheckoutLineKind, int, int, int], ...] = (
@@ -40,6 +44,36 @@ SALES: tuple[tuple[str, CheckoutLineKind, int, int, int], ...] = (
 def _month_start(year: int, month: int, back: int) -> tuple[int, int]:
     index = year * 12 + month - 1 - back
     return index // 12, index % 12 + 1
+
+
+async def _save_cards(
+    session: AsyncSession, medspa_id: uuid.UUID, patients: list[uuid.UUID]
+) -> None:
+    holding = set(
+        (
+            await session.execute(
+                select(PatientPaymentMethod.patient_id).where(
+                    PatientPaymentMethod.medspa_id == medspa_id,
+                    PatientPaymentMethod.patient_id.in_(patients),
+                    PatientPaymentMethod.payment_method == DEMO_CARD,
+                    PatientPaymentMethod.removed_at.is_(None),
+                )
+            )
+        ).scalars()
+    )
+    session.add_all(
+        PatientPaymentMethod(
+            id=uuid.uuid4(),
+            medspa_id=medspa_id,
+            patient_id=patient_id,
+            processor="builtin",
+            payment_method=DEMO_CARD,
+            label="Visa ending 4242",
+        )
+        for patient_id in patients
+        if patient_id not in holding
+    )
+    await session.flush()
 
 
 async def seed_checkouts(
@@ -78,6 +112,7 @@ async def seed_checkouts(
             )
             if not patients:
                 continue
+            await _save_cards(session, medspa_id, patients)
             for back in range(MONTHS):
                 year, month = _month_start(local_now.year, local_now.month, back)
                 for n in range(3 + (back + p_index) % 2):

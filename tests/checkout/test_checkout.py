@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.ids import decode_id_of
@@ -164,6 +165,9 @@ async def test_a_declined_card_leaves_no_charge(
     gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
 ) -> None:
     patient = await patient_only_of(owner_engine, demo, NINA)
+    # A second saved card, one the built-in processor declines.
+    added = await gql(ADD_CARD, {"p": gid("Patient", patient), "m": "pm_card_declined"}, as_=NINA)
+    assert added.data["addPatientPaymentMethod"]["errors"] == [], added.body
     held = builtin().captured_cents()
     before = await scalar(owner_engine, "SELECT count(*) FROM checkout")
     payload = await checkout_as(
@@ -184,6 +188,76 @@ async def test_a_declined_card_leaves_no_charge(
     assert await scalar(owner_engine, "SELECT count(*) FROM checkout") == before
     states = {c.state for c in builtin().charges.values() if c.amount_cents == 10_000}
     assert "AUTHORIZED" not in states
+
+
+ADD_CARD = """mutation($p: ID!, $m: String!) {
+  addPatientPaymentMethod(patientId: $p, paymentMethod: $m) { errors { code } } }"""
+
+
+async def test_a_card_on_file_is_one_of_the_patients_saved_cards(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    """A tender charges only a live card saved for this patient: a card id typed in, another
+    patient's card or a removed card is refused before anything is authorised."""
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    other = await scalar(
+        owner_engine,
+        "SELECT patient_id FROM patient_payment_method WHERE patient_id <> :p"
+        " AND medspa_id = (SELECT medspa_id FROM patient WHERE id = :p) LIMIT 1",
+        p=patient,
+    )
+    added = await gql(
+        ADD_CARD, {"p": gid("Patient", other), "m": "pm_card_other"}, as_="dana@glow.example"
+    )
+    assert added.data["addPatientPaymentMethod"]["errors"] == [], added.body
+    async with owner_engine.begin() as conn:  # a card saved once, then removed
+        await conn.execute(
+            text(
+                "INSERT INTO patient_payment_method (id, medspa_id, patient_id, processor,"
+                " payment_method, removed_at) SELECT gen_random_uuid(), medspa_id, id, 'builtin',"
+                " 'pm_card_removed', now() FROM patient WHERE id = :p"
+            ),
+            {"p": patient},
+        )
+    charges = len(builtin().charges)
+    before = await scalar(owner_engine, "SELECT count(*) FROM checkout")
+    for card, field in (
+        ("pm_card_typed_in", "tenders.0.paymentMethod"),
+        ("pm_card_other", "tenders.0.paymentMethod"),  # another patient's
+        ("pm_card_removed", "tenders.0.paymentMethod"),
+    ):
+        payload = await checkout_as(
+            gql,
+            NINA,
+            {
+                "idempotencyKey": str(uuid.uuid4()),
+                "patientId": gid("Patient", patient),
+                "lines": [{"kind": "PRODUCT", "description": "Serum", "unitPriceCents": 5_000}],
+                "tenders": [{"kind": "CARD_ON_FILE", "amountCents": 5_000, "paymentMethod": card}],
+            },
+        )
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [("NOT_FOUND", field)], card
+    # The saved customer is the card's: naming another is refused.
+    payload = await checkout_as(
+        gql,
+        NINA,
+        {
+            "idempotencyKey": str(uuid.uuid4()),
+            "patientId": gid("Patient", patient),
+            "lines": [{"kind": "PRODUCT", "description": "Serum", "unitPriceCents": 5_000}],
+            "tenders": [
+                {
+                    "kind": "CARD_ON_FILE",
+                    "amountCents": 5_000,
+                    "paymentMethod": "pm_card_visa",
+                    "customer": "cus_someone_else",
+                }
+            ],
+        },
+    )
+    assert [e["field"] for e in payload["errors"]] == ["tenders.0.customer"]
+    assert len(builtin().charges) == charges  # nothing was even authorised
+    assert await scalar(owner_engine, "SELECT count(*) FROM checkout") == before
 
 
 async def test_money_rules_refuse_bad_input_and_change_nothing(
