@@ -941,6 +941,64 @@ async def _refund_tender(
     )
 
 
+async def _take_back_sold_credit(ctx: Context, checkout: Checkout, *, refunded_after: int) -> None:
+    """Money refunded beyond what the checkout's other lines were worth paid for the account
+    credit it sold: that much credit leaves the patient's balance with it (less what earlier
+    refunds took back), refused when the credit is already spent."""
+    bought = int(
+        (
+            await ctx.session.execute(
+                select(func.coalesce(func.sum(CheckoutLine.total_cents), 0)).where(
+                    CheckoutLine.checkout_id == checkout.id,
+                    CheckoutLine.kind == CheckoutLineKind.ACCOUNT_CREDIT,
+                )
+            )
+        ).scalar_one()
+    )
+    if not bought:
+        return
+    owed = min(bought, max(0, refunded_after - (checkout.total_cents - bought)))
+    # This checkout's negative entries: the credit it spent as tender, then what refunds and
+    # voids took back.
+    spent, withdrawn = (
+        await ctx.session.execute(
+            select(
+                select(func.coalesce(func.sum(CheckoutTender.amount_cents), 0))
+                .where(
+                    CheckoutTender.checkout_id == checkout.id,
+                    CheckoutTender.kind == TenderKind.ACCOUNT_CREDIT,
+                )
+                .scalar_subquery(),
+                select(func.coalesce(func.sum(-AccountCreditEntry.amount_cents), 0))
+                .where(
+                    AccountCreditEntry.checkout_id == checkout.id,
+                    AccountCreditEntry.amount_cents < 0,
+                )
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    due = owed - (int(withdrawn) - int(spent))
+    if due <= 0:
+        return
+    await _lock_credit(ctx, checkout.patient_id)
+    if await credit_balance(ctx, checkout.patient_id) < due:
+        raise invalid(
+            "refunds",
+            f"This refund returns {due} cents of the account credit the checkout sold, and that"
+            " credit is spent.",
+            DomainErrorCode.INSUFFICIENT_CREDIT,
+        )
+    ctx.session.add(
+        AccountCreditEntry(
+            medspa_id=checkout.medspa_id,
+            patient_id=checkout.patient_id,
+            checkout_id=checkout.id,
+            amount_cents=-due,
+        )
+    )
+
+
 async def refund_checkout(
     ctx: Context,
     *,
@@ -992,6 +1050,7 @@ async def refund_checkout(
                 DomainErrorCode.REFUND_EXCEEDS_TENDER,
             )
         total += spec.amount_cents
+    await _take_back_sold_credit(ctx, checkout, refunded_after=checkout.refunded_cents + total)
     for spec in refunds:
         assert spec.tender_id is not None
         await _refund_tender(
@@ -1023,32 +1082,14 @@ async def void_checkout(
     checkout = await _refundable(ctx, checkout_id)
     text_reason = _text(reason, "reason", required=True)
     assert text_reason is not None
-    bought = int(
-        (
-            await ctx.session.execute(
-                select(func.coalesce(func.sum(CheckoutLine.total_cents), 0)).where(
-                    CheckoutLine.checkout_id == checkout.id,
-                    CheckoutLine.kind == CheckoutLineKind.ACCOUNT_CREDIT,
-                )
-            )
-        ).scalar_one()
-    )
-    if bought:
-        await _lock_credit(ctx, checkout.patient_id)
-        if await credit_balance(ctx, checkout.patient_id) < bought:
-            raise invalid(
-                "id",
-                "The account credit this checkout sold is spent; refund instead.",
-                DomainErrorCode.INSUFFICIENT_CREDIT,
-            )
-        ctx.session.add(
-            AccountCreditEntry(
-                medspa_id=checkout.medspa_id,
-                patient_id=checkout.patient_id,
-                checkout_id=checkout.id,
-                amount_cents=-bought,
-            )
-        )
+    try:
+        await _take_back_sold_credit(ctx, checkout, refunded_after=checkout.total_cents)
+    except DomainError as exc:
+        raise invalid(
+            "id",
+            "The account credit this checkout sold is spent; refund instead.",
+            DomainErrorCode.INSUFFICIENT_CREDIT,
+        ) from exc
     refunded = await _refunded_per_tender(ctx, checkout.id)
     tenders = (
         await ctx.session.execute(

@@ -23,6 +23,7 @@ from tests.checkout.helpers import (
     patient_only_of,
 )
 from tests.conftest import Gql, Principals, StatementLog
+from tests.scheduling.helpers import GLOW_ADMIN, snapshot
 from tests.services.helpers import codes, gid, scalar
 
 NINA = "nina@glow.example"
@@ -495,3 +496,78 @@ async def test_earnings_months_are_bounded(gql: Gql, demo: DemoIds) -> None:
             "query($m: Int!) { earnings(months: $m) { month } }", {"m": months}, as_=NINA
         )
         assert answer.codes == ["BAD_USER_INPUT"], answer.body
+
+
+async def test_refunding_money_that_bought_credit_takes_the_credit_back(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    """A sale of $100 of account credit and a $50 product, paid in cash: refunding up to the
+    product's $50 leaves the credit; refunding past it takes that much credit back, and is
+    refused once the credit is spent (nothing changes). A void then takes back only the rest."""
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    balance_sql = (
+        "SELECT coalesce(sum(amount_cents), 0) FROM account_credit_entry WHERE patient_id = :p"
+    )
+    start = await scalar(owner_engine, balance_sql, p=patient)
+    sale = await checkout_as(
+        gql,
+        NINA,
+        {
+            "idempotencyKey": str(uuid.uuid4()),
+            "patientId": gid("Patient", patient),
+            "lines": [
+                {"kind": "ACCOUNT_CREDIT", "description": "Credit", "unitPriceCents": 10_000},
+                {"kind": "PRODUCT", "description": "Serum", "unitPriceCents": 5_000},
+            ],
+            "tenders": [{"kind": "CASH", "amountCents": 15_000}],
+        },
+    )
+    assert sale["errors"] == [], sale
+    checkout = sale["checkout"]
+    (cash,) = checkout["tenders"]
+
+    async def refund(cents: int) -> dict[str, Any]:
+        answer = await gql(
+            REFUND,
+            {
+                "input": {
+                    "id": checkout["id"],
+                    "idempotencyKey": str(uuid.uuid4()),
+                    "refunds": [{"tenderId": cash["id"], "amountCents": cents}],
+                }
+            },
+            as_=GLOW_ADMIN,
+        )
+        return dict(answer.data["refundCheckout"])
+
+    assert (await refund(5_000))["errors"] == []  # the product's worth: the credit stays
+    assert await scalar(owner_engine, balance_sql, p=patient) == start + 10_000
+    assert (await refund(3_000))["errors"] == []  # $30 of the credit's money: $30 credit goes
+    assert await scalar(owner_engine, balance_sql, p=patient) == start + 7_000
+
+    # The patient spends the rest of the credit; refunding more money is refused whole.
+    spend = await checkout_as(
+        gql,
+        NINA,
+        {
+            "idempotencyKey": str(uuid.uuid4()),
+            "patientId": gid("Patient", patient),
+            "lines": [{"kind": "PRODUCT", "description": "Peel", "unitPriceCents": start + 7_000}],
+            "tenders": [{"kind": "ACCOUNT_CREDIT", "amountCents": start + 7_000}],
+        },
+    )
+    assert spend["errors"] == [], spend
+    before = await snapshot(owner_engine, "checkout", "checkout_refund", "account_credit_entry")
+    refused = await refund(1_000)
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("INSUFFICIENT_CREDIT", "refunds")
+    ]
+    assert await snapshot(owner_engine, "checkout", "checkout_refund", "account_credit_entry") == (
+        before
+    )
+
+    # Credit bought again: a void takes back only the $70 the refunds left.
+    await _buy_credit(gql, demo, patient, 7_000)
+    voided = await gql(VOID, {"id": checkout["id"], "reason": "Sold by mistake"}, as_=GLOW_ADMIN)
+    assert voided.data["voidCheckout"]["errors"] == [], voided.body
+    assert await scalar(owner_engine, balance_sql, p=patient) == 0
