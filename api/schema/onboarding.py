@@ -1,5 +1,5 @@
-"""Onboarding (issue 19): the checklist, the shipping address, and what `createMedspa` answers
-when it invites the first admin. Use cases in api/resolvers/onboarding.py."""
+"""Onboarding (issue 19): `createMedspa` (with its first admin's invitation), the checklist and
+the shipping address. Use cases in api/resolvers/onboarding.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import strawberry
 from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
+from api.resolvers import medspa as medspa_resolvers
 from api.resolvers import onboarding as onboarding_resolvers
+from api.schema.enums import BusinessModel, GfeRouting
 from api.schema.invitation import Invitation
 from api.schema.medspa import Medspa
 from api.schema.payload import Payload
@@ -143,8 +145,55 @@ class OnboardingQuery:
         return OnboardingChecklist.of(found) if found else None
 
 
+@strawberry.input
+class CreateMedspaInput:
+    name: str
+    slug: str
+    business_model: BusinessModel
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. America/New_York.")
+    gfe_routing: GfeRouting | None = strawberry.field(
+        default=None, description="Defaults to PORTRAIT_CLEARING (the only one on LEGACY)."
+    )
+    uses_portrait_ehr: bool = True
+    pcc_service: bool = strawberry.field(
+        default=False,
+        description="On LAUNCH/FLEX the PCC service adds the 1,000 USD monthly fee line.",
+    )
+    first_admin: FirstAdminInput | None = strawberry.field(
+        default=None, description="Invite the medspa's first admin (issue 19)."
+    )
+
+
 @strawberry.type
 class OnboardingMutation:
+    @strawberry.mutation(description="Create a medspa (platform admins).")
+    async def create_medspa(self, info: Info, input: CreateMedspaInput) -> CreateMedspaPayload:
+        admin = input.first_admin
+        return await CreateMedspaPayload.run(
+            info,
+            Action.MEDSPA_CREATE,
+            lambda: onboarding_resolvers.create_medspa(
+                info.context,
+                first_admin=onboarding_resolvers.FirstAdmin(
+                    email=admin.email,
+                    full_name=admin.full_name,
+                    also_provider=admin.also_provider,
+                    credentials=admin.credentials,
+                )
+                if admin
+                else None,
+                data=medspa_resolvers.NewMedspa(
+                    name=input.name,
+                    slug=input.slug,
+                    business_model=input.business_model,
+                    time_zone=input.time_zone,
+                    gfe_routing=input.gfe_routing,
+                    uses_portrait_ehr=input.uses_portrait_ehr,
+                    pcc_service=input.pcc_service,
+                ),
+            ),
+        )
+
     @strawberry.mutation(description="Onboarding step 1: where inventory ships (admins).")
     async def set_shipping_address(
         self, info: Info, address: ShippingAddressInput

@@ -14,18 +14,15 @@ from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
 from api.resolvers import medspa as medspa_resolvers
-from api.resolvers import onboarding as onboarding_resolvers
 from api.resolvers import pcc as pcc_resolvers
 from api.schema.connection import Connection
 from api.schema.enums import (
     BusinessModel,
-    GfeRouting,
     IntegrationKind,
     IntegrationStatus,
     PccKind,
 )
 from api.schema.node import Node, encode_global_id, node_type
-from api.schema.onboarding import CreateMedspaPayload, FirstAdminInput
 from api.schema.payload import Payload
 from db import models
 
@@ -178,25 +175,6 @@ class TransitionPayload(Payload):
         return cls(medspa=Medspa.from_row(result))
 
 
-@strawberry.input
-class CreateMedspaInput:
-    name: str
-    slug: str
-    business_model: BusinessModel
-    time_zone: str = strawberry.field(description="IANA time zone, e.g. America/New_York.")
-    gfe_routing: GfeRouting | None = strawberry.field(
-        default=None, description="Defaults to PORTRAIT_CLEARING (the only one on LEGACY)."
-    )
-    uses_portrait_ehr: bool = True
-    pcc_service: bool = strawberry.field(
-        default=False,
-        description="On LAUNCH/FLEX the PCC service adds the 1,000 USD monthly fee line.",
-    )
-    first_admin: FirstAdminInput | None = strawberry.field(
-        default=None, description="Invite the medspa's first admin (issue 19)."
-    )
-
-
 # --- root fields ----------------------------------------------------------------------------
 
 
@@ -266,34 +244,6 @@ class PccMutation:
                 info.context,
                 assignment_id=decode_id_of(assignment_id, "PccAssignment"),
                 ends_at=ends_at,
-            ),
-        )
-
-    @strawberry.mutation(description="Create a medspa (platform admins).")
-    async def create_medspa(self, info: Info, input: CreateMedspaInput) -> CreateMedspaPayload:
-        admin = input.first_admin
-        return await CreateMedspaPayload.run(
-            info,
-            Action.MEDSPA_CREATE,
-            lambda: onboarding_resolvers.create_medspa(
-                info.context,
-                first_admin=onboarding_resolvers.FirstAdmin(
-                    email=admin.email,
-                    full_name=admin.full_name,
-                    also_provider=admin.also_provider,
-                    credentials=admin.credentials,
-                )
-                if admin
-                else None,
-                data=medspa_resolvers.NewMedspa(
-                    name=input.name,
-                    slug=input.slug,
-                    business_model=input.business_model,
-                    time_zone=input.time_zone,
-                    gfe_routing=input.gfe_routing,
-                    uses_portrait_ehr=input.uses_portrait_ehr,
-                    pcc_service=input.pcc_service,
-                ),
             ),
         )
 
