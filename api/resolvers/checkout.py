@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, cast, func, literal, select, text
@@ -88,6 +88,7 @@ LINE_KINDS: dict[CheckoutKind, frozenset[CheckoutLineKind]] = {
             CheckoutLineKind.PRODUCT,
             CheckoutLineKind.FUTURE_USE_PRODUCT,
             CheckoutLineKind.ACCOUNT_CREDIT,
+            CheckoutLineKind.REDEMPTION,
         }
     ),
     CheckoutKind.RETAIL: frozenset(
@@ -111,6 +112,7 @@ class LineSpec:
     service_id: uuid.UUID | None = None
     appointment_id: uuid.UUID | None = None
     allergan: bool = False
+    redeems_line_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class PricedLine:
     service_id: uuid.UUID | None = None
     appointment_id: uuid.UUID | None = None
     allergan: bool = False
+    redeems_line_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ def compute_totals(
                 service_id=line.service_id,
                 appointment_id=line.appointment_id,
                 allergan=line.allergan,
+                redeems_line_id=line.redeems_line_id,
             )
         )
     subtotal = sum(line.quantity * line.unit_price_cents for line in priced)
@@ -466,19 +470,22 @@ async def _price_lines(
     if len(lines) > MAX_LINES:
         raise invalid("lines", f"At most {MAX_LINES} lines.")
     priced: list[PricedLine] = []
+    redeeming: dict[uuid.UUID, int] = {}  # prepaid units this checkout's lines already use
     for i, line in enumerate(lines):
         where = f"lines.{i}"
         if line.kind not in LINE_KINDS[kind]:
             raise invalid(f"{where}.kind", f"A {kind.value} checkout has no {line.kind} lines.")
         if not 1 <= line.quantity <= MAX_QUANTITY:
             raise invalid(f"{where}.quantity", f"Between 1 and {MAX_QUANTITY}.")
+        if line.redeems_line_id is not None and line.kind is not CheckoutLineKind.REDEMPTION:
+            raise invalid(f"{where}.redeemsLineId", "Only a REDEMPTION line names a prepaid line.")
         if line.unit_price_cents is not None and not 0 <= line.unit_price_cents <= MAX_LINE_CENTS:
             raise invalid(f"{where}.unitPriceCents", f"Between 0 and {MAX_LINE_CENTS} cents.")
         if line.quantity * (line.unit_price_cents or 0) > MAX_LINE_CENTS:
             raise invalid(f"{where}.quantity", f"A line totals at most {MAX_LINE_CENTS} cents.")
         description = _text(line.description, f"{where}.description", required=False)
         unit = line.unit_price_cents
-        service_id = appointment_id = None
+        service_id = appointment_id = redeems_line_id = None
         if line.kind is CheckoutLineKind.SERVICE:
             service = (
                 await ctx.session.execute(
@@ -496,6 +503,18 @@ async def _price_lines(
             appointment_id, unit, description = await _cancellation_fee(
                 ctx, where=where, line=line, medspa_id=medspa_id, patient_id=patient_id
             )
+        elif line.kind is CheckoutLineKind.REDEMPTION:
+            if unit or line.discount_cents:
+                raise invalid(where, "A redemption uses prepaid units: no price, no discount.")
+            redeems_line_id, description = await _redemption(
+                ctx,
+                where=where,
+                line=line,
+                medspa_id=medspa_id,
+                patient_id=patient_id,
+                redeeming=redeeming,
+            )
+            unit = 0
         elif line.kind is CheckoutLineKind.ACCOUNT_CREDIT and (
             line.quantity != 1 or line.discount_cents
         ):
@@ -515,9 +534,119 @@ async def _price_lines(
                 service_id=service_id,
                 appointment_id=appointment_id,
                 allergan=line.allergan,
+                redeems_line_id=redeems_line_id,
             )
         )
     return priced
+
+
+def _redeemed(line_ids: Any) -> Any:
+    """Units of prepaid lines used by redemptions of checkouts that stand (not voided)."""
+    return (
+        select(
+            CheckoutLine.redeems_line_id.label("line_id"),
+            func.sum(CheckoutLine.quantity).label("used"),
+        )
+        .join(
+            Checkout,
+            (Checkout.medspa_id == CheckoutLine.medspa_id)
+            & (Checkout.id == CheckoutLine.checkout_id),
+        )
+        .where(
+            CheckoutLine.redeems_line_id.in_(line_ids),
+            Checkout.status != CheckoutStatus.VOIDED,
+        )
+        .group_by(CheckoutLine.redeems_line_id)
+    )
+
+
+async def _redemption(
+    ctx: Context,
+    *,
+    where: str,
+    line: LineSpec,
+    medspa_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    redeeming: dict[uuid.UUID, int],
+) -> tuple[uuid.UUID, str]:
+    """The prepaid line a REDEMPTION uses: a FUTURE_USE_PRODUCT this patient bought in a
+    checkout that stands, with enough units left (locked per patient, so two checkouts
+    cannot use the same last unit)."""
+    await ctx.session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(str(patient_id), 19)))
+    )
+    sold = (
+        await ctx.session.execute(
+            select(CheckoutLine)
+            .join(
+                Checkout,
+                (Checkout.medspa_id == CheckoutLine.medspa_id)
+                & (Checkout.id == CheckoutLine.checkout_id),
+            )
+            .where(
+                CheckoutLine.id == line.redeems_line_id,
+                CheckoutLine.medspa_id == medspa_id,
+                CheckoutLine.kind == CheckoutLineKind.FUTURE_USE_PRODUCT,
+                Checkout.patient_id == patient_id,
+                Checkout.status == CheckoutStatus.COMPLETED,
+            )
+        )
+    ).scalar_one_or_none()
+    if sold is None:
+        raise invalid(
+            f"{where}.redeemsLineId",
+            "Not a prepaid product this patient bought.",
+            DomainErrorCode.NOT_FOUND,
+        )
+    used = (await ctx.session.execute(_redeemed([sold.id]))).first()
+    left = sold.quantity - (int(used.used) if used else 0) - redeeming.get(sold.id, 0)
+    if line.quantity > left:
+        raise invalid(
+            f"{where}.quantity",
+            f"{max(left, 0)} of these prepaid units are left.",
+            DomainErrorCode.PREPAID_USED_UP,
+        )
+    redeeming[sold.id] = redeeming.get(sold.id, 0) + line.quantity
+    return sold.id, f"{sold.description} (prepaid)"
+
+
+@dataclass(frozen=True)
+class PrepaidItem:
+    line: CheckoutLine
+    checkout: Checkout
+    left: int
+
+
+async def prepaid_items(ctx: Context, *, patient_id: uuid.UUID | None) -> list[PrepaidItem]:
+    """The patient's future-use products with units left, oldest first, for whoever may
+    check the patient out."""
+    ctx.authorize(Action.CHECKOUT_CREATE, resource_type="Patient", resource_id=patient_id)
+    patient: Patient = await ctx.find(Patient, patient_id, Action.CHECKOUT_CREATE)
+    sold = (
+        await ctx.session.execute(
+            select(CheckoutLine, Checkout)
+            .join(
+                Checkout,
+                (Checkout.medspa_id == CheckoutLine.medspa_id)
+                & (Checkout.id == CheckoutLine.checkout_id),
+            )
+            .where(
+                Checkout.medspa_id == patient.medspa_id,
+                Checkout.patient_id == patient.id,
+                Checkout.status == CheckoutStatus.COMPLETED,
+                CheckoutLine.kind == CheckoutLineKind.FUTURE_USE_PRODUCT,
+            )
+            .order_by(Checkout.completed_at, CheckoutLine.position)
+        )
+    ).all()
+    used = {
+        row.line_id: int(row.used)
+        for row in await ctx.session.execute(_redeemed([line.id for line, _ in sold]))
+    }
+    items = [
+        PrepaidItem(line, checkout, line.quantity - used.get(line.id, 0)) for line, checkout in sold
+    ]
+    return [item for item in items if item.left > 0]
 
 
 async def _cancellation_fee(
@@ -834,6 +963,7 @@ async def _insert(
             service_id=line.service_id,
             appointment_id=line.appointment_id,
             allergan=line.allergan,
+            redeems_line_id=line.redeems_line_id,
             quantity=line.quantity,
             unit_price_cents=line.unit_price_cents,
             discount_cents=line.discount_cents,
@@ -1090,6 +1220,17 @@ async def void_checkout(
             "The account credit this checkout sold is spent; refund instead.",
             DomainErrorCode.INSUFFICIENT_CREDIT,
         ) from exc
+    sold_prepaid = select(CheckoutLine.id).where(
+        CheckoutLine.medspa_id == checkout.medspa_id,
+        CheckoutLine.checkout_id == checkout.id,
+        CheckoutLine.kind == CheckoutLineKind.FUTURE_USE_PRODUCT,
+    )
+    if (await ctx.session.execute(_redeemed(sold_prepaid))).first() is not None:
+        raise invalid(
+            "id",
+            "Prepaid units this checkout sold were used at a visit; refund instead.",
+            DomainErrorCode.PREPAID_USED_UP,
+        )
     refunded = await _refunded_per_tender(ctx, checkout.id)
     tenders = (
         await ctx.session.execute(

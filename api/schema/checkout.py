@@ -39,6 +39,7 @@ ExternalProgramme = strawberry.enum(
 
 @strawberry.type(description="One line of a checkout; money in integer cents.")
 class CheckoutLine:
+    id: strawberry.ID
     position: int
     kind: CheckoutLineKind  # type: ignore[valid-type]
     description: str
@@ -49,10 +50,17 @@ class CheckoutLine:
     allergan: bool
     service_id: strawberry.ID | None
     appointment_id: strawberry.ID | None
+    redeems_line_id: strawberry.ID | None = strawberry.field(
+        description="REDEMPTION: the FUTURE_USE_PRODUCT line whose prepaid units it uses."
+    )
 
     @classmethod
     def from_row(cls, row: models.CheckoutLine) -> CheckoutLine:
         return cls(
+            id=encode_global_id("CheckoutLine", row.id),
+            redeems_line_id=encode_global_id("CheckoutLine", row.redeems_line_id)
+            if row.redeems_line_id
+            else None,
             position=row.position,
             kind=row.kind,
             description=row.description,
@@ -65,6 +73,27 @@ class CheckoutLine:
             appointment_id=encode_global_id("Appointment", row.appointment_id)
             if row.appointment_id
             else None,
+        )
+
+
+@strawberry.type(description="Prepaid units of a future-use product the patient has left.")
+class PrepaidItem:
+    line_id: strawberry.ID = strawberry.field(description="Redeem it with this id.")
+    checkout_id: strawberry.ID
+    description: str
+    quantity: int = strawberry.field(description="Units bought.")
+    left: int = strawberry.field(description="Units not used yet.")
+    bought_at: datetime | None
+
+    @classmethod
+    def from_item(cls, item: checkout.PrepaidItem) -> PrepaidItem:
+        return cls(
+            line_id=encode_global_id("CheckoutLine", item.line.id),
+            checkout_id=encode_global_id("Checkout", item.checkout.id),
+            description=item.line.description,
+            quantity=item.line.quantity,
+            left=item.left,
+            bought_at=item.checkout.completed_at,
         )
 
 
@@ -245,6 +274,10 @@ class CheckoutLineInput:
     allergan: bool = strawberry.field(
         default=False, description="An Allergan product (Allē points may pay for it)."
     )
+    redeems_line_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="REDEMPTION (visits): the prepaid line (see patientPrepaidItems) it uses.",
+    )
 
 
 @strawberry.input(description="One tender of a split payment.")
@@ -335,6 +368,7 @@ def _line(line: CheckoutLineInput) -> checkout.LineSpec:
         service_id=_id(line.service_id, "Service"),
         appointment_id=_id(line.appointment_id, "Appointment"),
         allergan=line.allergan,
+        redeems_line_id=_id(line.redeems_line_id, "CheckoutLine"),
     )
 
 
@@ -384,6 +418,15 @@ class CheckoutQuery:
             info.context, patient_id=_id(patient_id, "Patient")
         )
         return [PaymentMethod.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="A patient's future-use products with units left (redeemed at a visit)."
+    )
+    async def patient_prepaid_items(
+        self, info: Info, patient_id: strawberry.ID
+    ) -> list[PrepaidItem]:
+        items = await checkout.prepaid_items(info.context, patient_id=_id(patient_id, "Patient"))
+        return [PrepaidItem.from_item(i) for i in items]
 
     @strawberry.field(description="Processed transactions (checkouts), newest first.")
     async def earnings_transactions(

@@ -47,6 +47,7 @@ class CheckoutLineKind(StrEnum):
     FUTURE_USE_PRODUCT = "FUTURE_USE_PRODUCT"  # prepaid, redeemed at a later visit
     ACCOUNT_CREDIT = "ACCOUNT_CREDIT"  # prepaid dollars, spent later as a tender
     CANCELLATION_FEE = "CANCELLATION_FEE"  # retail checkout only
+    REDEMPTION = "REDEMPTION"  # a visit uses prepaid units of a FUTURE_USE_PRODUCT line
 
 
 class TenderKind(StrEnum):
@@ -174,10 +175,21 @@ class CheckoutLine(TenantMixin, Base):
         CheckConstraint(
             "(kind = 'CANCELLATION_FEE') = (appointment_id IS NOT NULL)", name="fee_line"
         ),
+        ForeignKeyConstraint(
+            ["medspa_id", "redeems_line_id"],
+            ["checkout_line.medspa_id", "checkout_line.id"],
+            ondelete="RESTRICT",
+            name="fk_checkout_line_redeems",
+        ),
+        CheckConstraint(
+            "(kind::text = 'REDEMPTION') = (redeems_line_id IS NOT NULL)", name="redemption_line"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     checkout_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, index=True)
+    # REDEMPTION: the FUTURE_USE_PRODUCT line whose prepaid units this line uses.
+    redeems_line_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     kind: Mapped[CheckoutLineKind] = mapped_column(
         Enum(CheckoutLineKind, name="checkout_line_kind"), nullable=False
