@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -70,6 +70,10 @@ class Context:
     # The webhook endpoints an event kind of a medspa goes to, looked up once per request
     # (a patient import emits one event per row).
     event_endpoints: dict[tuple[uuid.UUID, str], list[Any]] = field(default_factory=dict)
+    # What undoes an effect outside the database (a captured card payment) if the writes
+    # that record it are not kept: run when the mutation's savepoint or the request's
+    # transaction rolls back, forgotten once they commit (`compensate`).
+    compensations: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rls_medspa_ids = self.rls_medspa_ids | self.principal.rls_medspa_ids
@@ -113,6 +117,7 @@ class Context:
             try:
                 self.session.add_all(self.audit_events)
                 await self.session.commit()
+                self.compensations.clear()
                 return True
             except SQLAlchemyError as exc:
                 # E.g. GraphQL cancelled a sibling field mid-query and the connection's
@@ -130,8 +135,29 @@ class Context:
             await self.session.rollback()
         except SQLAlchemyError:
             log.warning("rollback failed in request %s (connection lost)", self.request_id)
+        await self.run_compensations()
         await self.record_audit_alone(self.session)
         return False
+
+    def compensate(self, undo: Callable[[], Awaitable[None]]) -> None:
+        """Register `undo` for an outside effect this request's writes record: it runs if
+        those writes are rolled back (the savepoint of the mutation, or the whole request,
+        e.g. when its commit fails), so nothing is charged without a record of it."""
+        self.compensations.append(undo)
+
+    async def run_compensations(self, since: int = 0) -> None:
+        """Undo the outside effects registered since `since` (their writes were rolled back);
+        a failure to undo is logged with what it was about, for reconciliation by hand."""
+        undo, self.compensations[since:] = self.compensations[since:], []
+        for action in reversed(undo):
+            try:
+                await action()
+            except Exception:
+                log.exception(
+                    "could not undo an outside effect of request %s (%r): reconcile it",
+                    self.request_id,
+                    action,
+                )
 
     async def record_audit_alone(self, session: AsyncSession) -> None:
         """Write the queued audit rows, and a FAILED row for each mutation still pending, in

@@ -203,8 +203,10 @@ def compute_totals(
 
 
 def processor_key(*parts: object) -> str:
-    """An idempotency key for the processor: stable for the same request, different when a
-    tender changes (so a corrected retry is a new charge, a replay the same one)."""
+    """An idempotency key for the processor from the attempt and the tender: one call's own
+    retries reuse it. Each checkout attempt has its own (`attempt` below): an attempt whose
+    writes were rolled back refunded its charges, so a retry charges anew, and a replay of a
+    committed checkout is answered from the database without calling the processor."""
     return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
@@ -408,17 +410,31 @@ class _Charges:
     """The card authorisations of one checkout attempt, for capture or cancellation."""
 
     processor: PaymentProcessor
-    approved: dict[int, tuple[Authorization, str]] = field(default_factory=dict)
+    # Per tender position: the processor's answer, its idempotency key, the amount.
+    approved: dict[int, tuple[Authorization, str, int]] = field(default_factory=dict)
 
     async def cancel_all(self) -> None:
-        for authorization, key in self.approved.values():
+        for authorization, key, _amount in self.approved.values():
             assert authorization.charge_id is not None
             await self.processor.cancel(authorization.charge_id, idempotency_key=f"{key}:cancel")
 
-    async def capture_all(self) -> None:
-        for authorization, key in self.approved.values():
+    async def capture_all(self, ctx: Context) -> None:
+        """Capture every authorisation, and have the request refund them if the writes that
+        record this payment are rolled back (its commit fails, say): no money is kept
+        without a record of it."""
+        for authorization, key, _amount in self.approved.values():
             assert authorization.charge_id is not None
             await self.processor.capture(authorization.charge_id, idempotency_key=f"{key}:capture")
+        ctx.compensate(self.refund_all)
+
+    async def refund_all(self) -> None:
+        for authorization, key, amount in self.approved.values():
+            assert authorization.charge_id is not None
+            await self.processor.refund(
+                authorization.charge_id,
+                amount_cents=amount,
+                idempotency_key=f"{key}:undo",
+            )
 
 
 async def _visit_to_check_out(ctx: Context, visit_id: uuid.UUID) -> ServiceVisit:
@@ -802,7 +818,7 @@ async def _authorize_cards(
                     f"tenders.{i}",
                 )
             )
-        charges.approved[i] = (answer, key)
+        charges.approved[i] = (answer, key, tender.amount_cents)
     return charges
 
 
@@ -887,7 +903,10 @@ async def create_checkout(
     currency = ctx.settings.currency
     processor = processor_for(ctx.settings)
     charges = await _authorize_cards(
-        processor, base_key=f"checkout:{medspa_id}:{key}", currency=currency, tenders=tenders
+        processor,
+        base_key=f"checkout:{medspa_id}:{key}:{uuid.uuid4()}",  # one attempt
+        currency=currency,
+        tenders=tenders,
     )
     try:
         checkout = await _insert(
@@ -906,7 +925,7 @@ async def create_checkout(
     except BaseException:
         await charges.cancel_all()
         raise
-    await charges.capture_all()
+    await charges.capture_all(ctx)
     ctx.audit(
         Action.CHECKOUT_CREATE.value,
         AuditOutcome.ALLOWED,
@@ -1349,7 +1368,7 @@ async def charge_deposit(
     except BaseException:
         await charges.cancel_all()
         raise
-    await charges.capture_all()
+    await charges.capture_all(ctx)
     ctx.audit(
         Action.CHECKOUT_CREATE.value,
         AuditOutcome.ALLOWED,

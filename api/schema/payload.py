@@ -65,10 +65,13 @@ class Payload:
         ctx = info.context
         ctx.authorize(action)
         ctx.pending_mutations.append(action.value)
+        undo_mark = len(ctx.compensations)
         try:
             async with ctx.session.begin_nested():
                 result = await use_case()
         except DomainError as exc:
+            # The savepoint rolled back: undo what it had done outside the database.
+            await ctx.run_compensations(since=undo_mark)
             ctx.audit(
                 action.value,
                 AuditOutcome.FAILED,
@@ -76,6 +79,7 @@ class Payload:
             )
             return cls(errors=[UserError.of(p) for p in exc.problems])
         except ApiError:
+            await ctx.run_compensations(since=undo_mark)
             raise  # a refusal: `authorize` / `find` audited it DENIED
         except BaseException as exc:
             # A statement timeout, a lost connection, a cancelled request or a bug: the

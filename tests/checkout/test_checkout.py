@@ -571,3 +571,52 @@ async def test_refunding_money_that_bought_credit_takes_the_credit_back(
     voided = await gql(VOID, {"id": checkout["id"], "reason": "Sold by mistake"}, as_=GLOW_ADMIN)
     assert voided.data["voidCheckout"]["errors"] == [], voided.body
     assert await scalar(owner_engine, balance_sql, p=patient) == 0
+
+
+async def test_a_checkout_whose_commit_fails_keeps_no_money(
+    gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
+) -> None:
+    """The card is captured before the request commits; when the commit then fails (here a
+    deferred check refuses it), the capture is refunded: the patient keeps no charge without
+    a checkout recording it, and a retry of the same checkout charges anew and is recorded."""
+    patient = await patient_only_of(owner_engine, demo, NINA)
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION test_fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                " BEGIN IF NEW.idempotency_key = 'fail-at-commit' THEN"
+                " RAISE EXCEPTION 'the commit fails'; END IF; RETURN NULL; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE CONSTRAINT TRIGGER test_fail_at_commit AFTER INSERT ON checkout"
+                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_at_commit()"
+            )
+        )
+    sale = {
+        "idempotencyKey": "fail-at-commit",
+        "patientId": gid("Patient", patient),
+        "lines": [{"kind": "PRODUCT", "description": "Serum", "unitPriceCents": 6_100}],
+        "tenders": [
+            {"kind": "CARD_ON_FILE", "amountCents": 6_100, "paymentMethod": "pm_card_visa"}
+        ],
+    }
+    count = "SELECT count(*) FROM checkout WHERE idempotency_key = 'fail-at-commit'"
+    held = builtin().captured_cents()
+    try:
+        failed = await gql(CREATE, {"input": sale}, as_=NINA)
+        assert failed.data is None and failed.codes == ["INTERNAL_SERVER_ERROR"], failed.body
+    finally:
+        async with owner_engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER test_fail_at_commit ON checkout"))
+            await conn.execute(text("DROP FUNCTION test_fail_at_commit()"))
+    assert await scalar(owner_engine, count) == 0
+    [charge] = [c for c in builtin().charges.values() if c.amount_cents == 6_100]
+    assert (charge.state, charge.refunded_cents) == ("CAPTURED", 6_100)  # captured, given back
+    assert builtin().captured_cents() == held
+
+    retried = await checkout_as(gql, NINA, sale)
+    assert retried["errors"] == [], retried
+    assert await scalar(owner_engine, count) == 1
+    assert builtin().captured_cents() == held + 6_100
