@@ -164,14 +164,7 @@ async def delete_endpoint(ctx: Context, *, endpoint_id: uuid.UUID | None) -> uui
     endpoint = await ctx.find(
         WebhookEndpoint, endpoint_id, Action.WEBHOOK_ENDPOINT_MANAGE, for_update=True
     )
-    ctx.audit(
-        Action.WEBHOOK_ENDPOINT_MANAGE.value,
-        AuditOutcome.ALLOWED,
-        resource_type="WebhookEndpoint",
-        resource_id=endpoint.id,
-        medspa_id=endpoint.medspa_id,
-        detail={"operation": "delete", "url": endpoint.url},
-    )
+    _audit(ctx, endpoint, "delete", url=endpoint.url)
     await ctx.session.delete(endpoint)
     await ctx.session.flush()
     return endpoint.id
@@ -207,14 +200,14 @@ async def redeliver(ctx: Context, *, delivery_id: uuid.UUID | None) -> tuple[Web
     return again, kind or ""
 
 
-def _audit(ctx: Context, endpoint: WebhookEndpoint, operation: str) -> None:
+def _audit(ctx: Context, endpoint: WebhookEndpoint, operation: str, **detail: str) -> None:
     ctx.audit(
         Action.WEBHOOK_ENDPOINT_MANAGE.value,
         AuditOutcome.ALLOWED,
         resource_type="WebhookEndpoint",
         resource_id=endpoint.id,
         medspa_id=endpoint.medspa_id,
-        detail={"operation": operation},
+        detail={"operation": operation, **detail},
     )
 
 

@@ -37,6 +37,16 @@ def _settings(**values: Any) -> Settings:
 PROD = _settings(MEDSPA_ENV="prod")
 
 
+async def _received(owner_engine: AsyncEngine) -> list[dict[str, Any]]:
+    """Every delivery made: the endpoint's URL, the event's kind and payload."""
+    return await rows(
+        owner_engine,
+        "SELECT w.url, e.kind, e.payload FROM webhook_delivery d"
+        " JOIN webhook_endpoint w ON w.id = d.endpoint_id"
+        " JOIN webhook_event e ON e.id = d.event_id",
+    )
+
+
 async def test_a_partner_receives_only_what_its_key_reaches(
     gql: Gql, principals: Principals, demo: DemoIds, owner_engine: AsyncEngine
 ) -> None:
@@ -51,12 +61,7 @@ async def test_a_partner_receives_only_what_its_key_reaches(
         assert answer.data["createWebhookEndpoint"]["errors"] == [], answer.body
     booked = await gql(BOOK, await booking(owner_engine, demo), as_=GLOW_ADMIN)
     assert booked.data["bookAppointment"]["errors"] == []
-    received = await rows(
-        owner_engine,
-        "SELECT w.url, e.kind, e.payload FROM webhook_delivery d"
-        " JOIN webhook_endpoint w ON w.id = d.endpoint_id"
-        " JOIN webhook_event e ON e.id = d.event_id",
-    )
+    received = await _received(owner_engine)
     # Only the Glow key with appointments:read: not the catalog key, not Radiance's key.
     assert [(r["url"], r["kind"]) for r in received] == [
         ("https://hooks0.partner.example/in", "appointment.booked")
@@ -306,12 +311,7 @@ async def test_inventory_order_steps_reach_only_keys_a_medspa_lets_read_orders(
         order = await place()
     finally:
         services.policy.install({glow: None})
-    received = await rows(
-        owner_engine,
-        "SELECT w.url, e.kind, e.payload FROM webhook_delivery d"
-        " JOIN webhook_endpoint w ON w.id = d.endpoint_id"
-        " JOIN webhook_event e ON e.id = d.event_id",
-    )
+    received = await _received(owner_engine)
     assert [(r["url"], r["kind"]) for r in received] == [
         ("https://orders0.partner.example/in", "inventory_order.state_changed")
     ]

@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -207,6 +208,21 @@ async def test_provider_edits_only_their_own_identity_and_the_licence_decides(
     assert await audit.rows(action="provider.update_identity", outcome="ALLOWED")
 
 
+async def _dana_clears_botox(gql: Gql, demo: DemoIds, owner_engine: AsyncEngine) -> Any:
+    """Dana, a licensed provider of Glow, self-clears one of her patients for Botox."""
+    patient = await a_patient_of(owner_engine, demo, "dana@glow.example")
+    return await gql(
+        CLEAR,
+        {
+            "p": gid("Patient", patient),
+            "s": [sid(demo, "glow", "Botox Cosmetic")],
+            "d": ["Dynamic glabellar rhytides"],
+        },
+        as_="dana@glow.example",
+        headers=PROVIDER_DASHBOARD,
+    )
+
+
 async def test_an_expired_licence_stops_self_clearance(
     gql: Gql, demo: DemoIds, owner_engine: AsyncEngine
 ) -> None:
@@ -219,17 +235,7 @@ async def test_an_expired_licence_stops_self_clearance(
             ),
             {"p": demo.providers["dana@glow.example"]},
         )
-    patient = await a_patient_of(owner_engine, demo, "dana@glow.example")
-    answer = await gql(
-        CLEAR,
-        {
-            "p": gid("Patient", patient),
-            "s": [sid(demo, "glow", "Botox Cosmetic")],
-            "d": ["Dynamic glabellar rhytides"],
-        },
-        as_="dana@glow.example",
-        headers=PROVIDER_DASHBOARD,
-    )
+    answer = await _dana_clears_botox(gql, demo, owner_engine)
     assert answer.codes == ["FORBIDDEN"], answer.body
 
 
@@ -252,17 +258,7 @@ async def test_a_licence_runs_through_its_last_day_where_the_medspa_is(
             text("UPDATE provider SET license_expires_on = :e WHERE id = :p"),
             {"e": expires, "p": demo.providers["dana@glow.example"]},
         )
-    patient = await a_patient_of(owner_engine, demo, "dana@glow.example")
-    answer = await gql(
-        CLEAR,
-        {
-            "p": gid("Patient", patient),
-            "s": [sid(demo, "glow", "Botox Cosmetic")],
-            "d": ["Dynamic glabellar rhytides"],
-        },
-        as_="dana@glow.example",
-        headers=PROVIDER_DASHBOARD,
-    )
+    answer = await _dana_clears_botox(gql, demo, owner_engine)
     if lapsed:
         assert answer.codes == ["FORBIDDEN"], answer.body
     else:
