@@ -41,6 +41,15 @@ Row = TypeVar("Row")
 
 
 @dataclass
+class RunningMutation:
+    """The mutation `Payload.run` is running: its declared action, and what its use case
+    says it did (the ALLOWED audit row's resource and detail, written by the runner)."""
+
+    action: Action
+    subject: dict[str, Any] | None = None
+
+
+@dataclass
 class Context:
     principal: Principal
     session: AsyncSession
@@ -74,6 +83,8 @@ class Context:
     # that record it are not kept: run when the mutation's savepoint or the request's
     # transaction rolls back, forgotten once they commit (`compensate`).
     compensations: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The mutations being run, innermost last (`allowed`).
+    running: list[RunningMutation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rls_medspa_ids = self.rls_medspa_ids | self.principal.rls_medspa_ids
@@ -221,6 +232,33 @@ class Context:
         await set_tenant_settings(
             self.session, medspa_ids=self.rls_medspa_ids, platform=self.principal.rls_platform
         )
+
+    def allowed(
+        self,
+        action: Action,
+        *,
+        resource_type: str | None = None,
+        resource_id: uuid.UUID | str | None = None,
+        medspa_id: uuid.UUID | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Say what was done under `action`, once it is done. For the mutation being run
+        (Payload.run declared this action) the runner writes the ALLOWED audit row when the
+        use case has succeeded; anything else (another use case's effect it carried out, a
+        read worth auditing) is recorded now."""
+        subject: dict[str, Any] = {
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "medspa_id": medspa_id,
+            "detail": detail,
+        }
+        running = self.running[-1] if self.running else None
+        if running is not None and running.action is action:
+            if running.subject is not None:
+                raise RuntimeError(f"{action.value} said twice what it did")
+            running.subject = subject
+            return
+        self.audit(action.value, AuditOutcome.ALLOWED, **subject)
 
     def audit(
         self,

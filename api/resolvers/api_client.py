@@ -74,9 +74,8 @@ async def create_api_client(
     ctx.session.add(client)
     await ctx.session.flush()
     await ctx.session.refresh(client)
-    ctx.audit(
-        Action.API_CLIENT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.API_CLIENT_MANAGE,
         resource_type="ApiClient",
         resource_id=client.id,
         detail={
@@ -130,9 +129,8 @@ async def revoke_api_client(ctx: Context, *, client_id: uuid.UUID | None) -> Api
     if client.revoked_at is None:
         client.revoked_at = datetime.now(UTC)
     await ctx.session.flush()
-    ctx.audit(
-        Action.API_CLIENT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.API_CLIENT_MANAGE,
         resource_type="ApiClient",
         resource_id=client.id,
         detail={"operation": "revoke"},

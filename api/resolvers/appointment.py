@@ -43,7 +43,6 @@ from db.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
-    AuditOutcome,
     BookingSource,
     Location,
     NotificationKind,
@@ -568,9 +567,8 @@ async def reschedule_appointment(
         extra={"previousStartsAt": previous["startsAt"]},
     )
     await ctx.session.flush()
-    ctx.audit(
-        Action.APPOINTMENT_RESCHEDULE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_RESCHEDULE,
         resource_type="Appointment",
         resource_id=row.id,
         medspa_id=row.medspa_id,
@@ -615,9 +613,8 @@ async def cancel_appointment(
         location=location,
     )
     await ctx.session.flush()
-    ctx.audit(
-        Action.APPOINTMENT_CANCEL.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_CANCEL,
         resource_type="Appointment",
         resource_id=row.id,
         medspa_id=row.medspa_id,
@@ -655,9 +652,8 @@ async def change_status(
     row.updated_at = datetime.now(UTC)
     await ctx.session.flush()
     await emit(ctx, EventKind.APPOINTMENT_STATUS_CHANGED, row)
-    ctx.audit(
-        action.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        action,
         resource_type="Appointment",
         resource_id=row.id,
         medspa_id=row.medspa_id,

@@ -34,7 +34,6 @@ from db.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
-    AuditOutcome,
     BookingSource,
     Location,
     NotificationKind,
@@ -475,9 +474,8 @@ async def book_appointment(ctx: Context, *, data: BookingInput) -> Booked:
         idempotency_key=key,
         deposit_payment=data.deposit_payment,
     )
-    ctx.audit(
-        Action.APPOINTMENT_BOOK.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_BOOK,
         resource_type="Appointment",
         resource_id=booked.appointment.id,
         medspa_id=provider.medspa_id,

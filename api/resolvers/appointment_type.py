@@ -24,7 +24,6 @@ from api.resolvers.scheduling_settings import settings_of
 from db.models import (
     AppointmentType,
     AppointmentTypeLocation,
-    AuditOutcome,
     Location,
     ProviderAppointmentType,
 )
@@ -281,9 +280,8 @@ async def create_appointment_type(
     if changes.location_ids is not None:
         await _set_locations(ctx, row, changes.location_ids)
         await ctx.session.flush()
-    ctx.audit(
-        Action.APPOINTMENT_TYPE_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_TYPE_MANAGE,
         resource_type="AppointmentType",
         resource_id=row.id,
         detail={"operation": "create"},
@@ -305,9 +303,8 @@ async def update_appointment_type(
     if changes.location_ids is not None:
         await _set_locations(ctx, row, changes.location_ids)
     await ctx.session.flush()
-    ctx.audit(
-        Action.APPOINTMENT_TYPE_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_TYPE_MANAGE,
         resource_type="AppointmentType",
         resource_id=row.id,
         detail={"operation": "update"},
@@ -325,9 +322,8 @@ async def set_appointment_type_state(
     if archived is not None:
         row.archived_at = (row.archived_at or datetime.now(UTC)) if archived else None
     await ctx.session.flush()
-    ctx.audit(
-        Action.APPOINTMENT_TYPE_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_TYPE_MANAGE,
         resource_type="AppointmentType",
         resource_id=row.id,
         detail={

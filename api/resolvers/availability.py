@@ -308,9 +308,8 @@ async def set_weekly_hours(
     ]
     ctx.session.add_all(rows)
     await ctx.session.flush()
-    ctx.audit(
-        Action.AVAILABILITY_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.AVAILABILITY_MANAGE,
         resource_type="Provider",
         resource_id=provider.id,
         medspa_id=provider.medspa_id,
@@ -372,9 +371,8 @@ async def add_exception(
     )
     ctx.session.add(row)
     await ctx.session.flush()
-    ctx.audit(
-        action.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        action,
         resource_type="AvailabilityException",
         resource_id=row.id,
         medspa_id=provider.medspa_id,
@@ -416,9 +414,8 @@ async def remove_exception(
     await require_scheduling(ctx, row.medspa_id)
     await ctx.session.delete(row)
     await ctx.session.flush()
-    ctx.audit(
-        action.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        action,
         resource_type="AvailabilityException",
         resource_id=row.id,
         medspa_id=row.medspa_id,

@@ -43,9 +43,8 @@ SORT = SortKey((ServiceVisit.opened_at, ServiceVisit.id), ("opened_at", "id"))
 
 def _audit_read(ctx: Context, visits: Sequence[ServiceVisit]) -> None:
     if visits:
-        ctx.audit(
-            Action.CHART_READ.value,
-            AuditOutcome.ALLOWED,
+        ctx.allowed(
+            Action.CHART_READ,
             resource_type="ServiceVisit",
             resource_id=visits[0].id if len(visits) == 1 else None,
             detail={"serviceVisitIds": [str(v.id) for v in visits]},
@@ -118,9 +117,8 @@ async def _set_services(
 
 
 def _audit_write(ctx: Context, visit: ServiceVisit, operation: str) -> None:
-    ctx.audit(
-        Action.CHART_WRITE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.CHART_WRITE,
         resource_type="ServiceVisit",
         resource_id=visit.id,
         medspa_id=visit.medspa_id,

@@ -926,9 +926,8 @@ async def create_checkout(
         await charges.cancel_all()
         raise
     await charges.capture_all(ctx)
-    ctx.audit(
-        Action.CHECKOUT_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.CHECKOUT_CREATE,
         resource_type="Checkout",
         resource_id=checkout.id,
         medspa_id=medspa_id,
@@ -1212,9 +1211,8 @@ async def refund_checkout(
         )
     checkout.refunded_cents += total
     await ctx.session.flush()
-    ctx.audit(
-        Action.CHECKOUT_REFUND.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.CHECKOUT_REFUND,
         resource_type="Checkout",
         resource_id=checkout.id,
         medspa_id=checkout.medspa_id,
@@ -1274,9 +1272,8 @@ async def void_checkout(
     checkout.void_reason = text_reason
     checkout.refunded_cents = checkout.total_cents
     await ctx.session.flush()
-    ctx.audit(
-        Action.CHECKOUT_REFUND.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.CHECKOUT_REFUND,
         resource_type="Checkout",
         resource_id=checkout.id,
         medspa_id=checkout.medspa_id,
@@ -1369,9 +1366,8 @@ async def charge_deposit(
         await charges.cancel_all()
         raise
     await charges.capture_all(ctx)
-    ctx.audit(
-        Action.CHECKOUT_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.CHECKOUT_CREATE,
         resource_type="Checkout",
         resource_id=checkout.id,
         medspa_id=appointment.medspa_id,
@@ -1440,9 +1436,8 @@ async def add_payment_method(
     ctx.session.add(row)
     await ctx.session.flush()
     await ctx.session.refresh(row)
-    ctx.audit(
-        Action.PAYMENT_METHOD_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PAYMENT_METHOD_MANAGE,
         resource_type="PatientPaymentMethod",
         resource_id=row.id,
         medspa_id=row.medspa_id,
@@ -1481,9 +1476,8 @@ async def remove_payment_method(
         raise not_found("PatientPaymentMethod not found.")
     row.removed_at = datetime.now(UTC)
     await ctx.session.flush()
-    ctx.audit(
-        Action.PAYMENT_METHOD_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PAYMENT_METHOD_MANAGE,
         resource_type="PatientPaymentMethod",
         resource_id=row.id,
         medspa_id=row.medspa_id,

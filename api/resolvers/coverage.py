@@ -33,7 +33,6 @@ from api.errors import DomainError, DomainErrorCode, Problem, invalid
 from api.resolvers.batching import many_per_key, one_per_key
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import (
-    AuditOutcome,
     ChannelAccessGrant,
     Coverage,
     OooAffectedProvider,
@@ -301,9 +300,8 @@ async def report_out_of_office(
             )
         )
     await ctx.session.flush()
-    ctx.audit(
-        Action.OOO_REPORT.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.OOO_REPORT,
         resource_type="OutOfOffice",
         resource_id=ooo.id,
         medspa_id=pcc.designated_medspa_id,
@@ -365,9 +363,8 @@ async def create_holiday(
     )
     ctx.session.add(holiday)
     await ctx.session.flush()
-    ctx.audit(
-        Action.PLATFORM_HOLIDAY_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PLATFORM_HOLIDAY_CREATE,
         resource_type="PlatformHoliday",
         resource_id=holiday.id,
         medspa_id=None,

@@ -154,11 +154,8 @@ async def _arrange(
                 )
             )
     await ctx.session.flush()
-    ctx.audit(
-        Action.COVERAGE_OFFER.value
-        if source is CoverageSource.OFFERED
-        else Action.COVERAGE_ASSIGN.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.COVERAGE_OFFER if source is CoverageSource.OFFERED else Action.COVERAGE_ASSIGN,
         resource_type="Coverage",
         resource_id=coverage.id,
         medspa_id=None,
@@ -294,9 +291,8 @@ async def cover_own_lines(
         .execution_options(synchronize_session=False)
     )
     await ctx.session.flush()
-    ctx.audit(
-        Action.COVERAGE_COVER_OWN_LINES.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.COVERAGE_COVER_OWN_LINES,
         resource_type="OutOfOffice",
         resource_id=row.ooo_id,
         medspa_id=row.medspa_id,

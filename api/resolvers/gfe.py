@@ -175,9 +175,8 @@ async def update_routing(
     previous = medspa.gfe_routing
     medspa.gfe_routing = routing
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_UPDATE_SETTINGS.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_SETTINGS,
         resource_type="Medspa",
         resource_id=medspa.id,
         medspa_id=medspa.id,
@@ -246,9 +245,8 @@ async def request_gfe(
     await ctx.session.flush()
     await ctx.session.refresh(request)
     await emit(ctx, EventKind.GFE_REQUESTED, request)
-    ctx.audit(
-        Action.GFE_REQUEST.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.GFE_REQUEST,
         resource_type="GfeRequest",
         resource_id=request.id,
         medspa_id=request.medspa_id,
@@ -356,9 +354,8 @@ async def clear_patient(
     await ctx.session.flush()
     for clearance in rows:
         await emit(ctx, EventKind.GFE_CLEARED, clearance)
-    ctx.audit(
-        Action.GFE_SELF_CLEAR.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.GFE_SELF_CLEAR,
         resource_type="Patient",
         resource_id=patient.id,
         medspa_id=patient.medspa_id,
@@ -468,9 +465,8 @@ async def record_result(
     _resolved_by(ctx, request, signer)
     ctx.session.add_all(rows)
     await ctx.session.flush()
-    ctx.audit(
-        Action.GFE_CLEAR.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.GFE_CLEAR,
         resource_type="GfeRequest",
         resource_id=request.id,
         medspa_id=request.medspa_id,
@@ -532,9 +528,8 @@ async def cancel_request(ctx: Context, *, request_id: uuid.UUID | None) -> GfeRe
     request.status = GfeRequestStatus.CANCELLED
     _resolved_by(ctx, request, None)
     await ctx.session.flush()
-    ctx.audit(
-        Action.GFE_CANCEL.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.GFE_CANCEL,
         resource_type="GfeRequest",
         resource_id=request.id,
         medspa_id=request.medspa_id,
@@ -604,9 +599,8 @@ async def list_routed(
             )
         ).all():
             services[request_id].append((service_id, name))
-    ctx.audit(
-        Action.GFE_READ_ROUTED.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.GFE_READ_ROUTED,
         resource_type="GfeRequest",
         detail={"requestIds": [str(i) for i in ids]},
     )
@@ -694,9 +688,8 @@ async def list_clearances(
             await ctx.session.execute(stmt.order_by(Clearance.signed_at.desc(), Clearance.id))
         ).scalars()
     )
-    ctx.audit(
-        Action.PATIENT_READ.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_READ,
         resource_type="Patient",
         resource_id=patient,
         detail={"clearances": len(rows)},

@@ -191,9 +191,8 @@ async def create_supplier(ctx: Context, *, name: str, disclaimer: str | None) ->
     )
     ctx.session.add(supplier)
     await ctx.session.flush()
-    ctx.audit(
-        Action.SUPPLIER_PRODUCT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.SUPPLIER_PRODUCT_MANAGE,
         resource_type="Supplier",
         resource_id=supplier.id,
     )
@@ -290,9 +289,8 @@ async def _product_name_free(
 
 
 def _audit_product(ctx: Context, product: SupplierProduct) -> None:
-    ctx.audit(
-        Action.SUPPLIER_PRODUCT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.SUPPLIER_PRODUCT_MANAGE,
         resource_type="SupplierProduct",
         resource_id=product.id,
     )
@@ -643,11 +641,10 @@ async def _record_step(
     # Partners whose key reads the order (inventory_order.read, granted by a medspa's policy
     # rows: no baseline partner scope has it) hear of every step.
     await emit(ctx, EventKind.INVENTORY_ORDER_STATE_CHANGED, order)
-    ctx.audit(
-        Action.INVENTORY_ORDER_CREATE.value
+    ctx.allowed(
+        Action.INVENTORY_ORDER_CREATE
         if status is InventoryOrderStatus.PLACED
-        else Action.INVENTORY_ORDER_REVIEW.value,
-        AuditOutcome.ALLOWED,
+        else Action.INVENTORY_ORDER_REVIEW,
         resource_type="InventoryOrder",
         resource_id=order.id,
         medspa_id=order.medspa_id,

@@ -207,9 +207,8 @@ async def send_invitation(ctx: Context, *, medspa: Medspa, data: NewInvitation) 
     await ctx.session.flush()
     _queue_email(ctx, medspa, invitation, token)
     await ctx.session.flush()
-    ctx.audit(
-        Action.INVITATION_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.INVITATION_MANAGE,
         resource_type="Invitation",
         resource_id=invitation.id,
         medspa_id=medspa.id,
@@ -269,9 +268,8 @@ async def resend_invitation(ctx: Context, *, invitation_id: uuid.UUID | None) ->
     await ctx.session.flush()
     _queue_email(ctx, medspa, invitation, token)
     await ctx.session.flush()
-    ctx.audit(
-        Action.INVITATION_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.INVITATION_MANAGE,
         resource_type="Invitation",
         resource_id=invitation.id,
         medspa_id=invitation.medspa_id,
@@ -288,9 +286,8 @@ async def revoke_invitation(ctx: Context, *, invitation_id: uuid.UUID | None) ->
     _outstanding(invitation)
     invitation.revoked_at = datetime.now(UTC)
     await ctx.session.flush()
-    ctx.audit(
-        Action.INVITATION_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.INVITATION_MANAGE,
         resource_type="Invitation",
         resource_id=invitation.id,
         medspa_id=invitation.medspa_id,
@@ -398,9 +395,8 @@ async def accept_invitation(ctx: Context, *, data: Acceptance) -> Accepted:
     await ctx.session.flush()
     medspa = await ctx.session.get(Medspa, invitation.medspa_id)
     assert medspa is not None
-    ctx.audit(
-        Action.INVITATION_ACCEPT.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.INVITATION_ACCEPT,
         resource_type="Invitation",
         resource_id=invitation.id,
         medspa_id=invitation.medspa_id,

@@ -21,7 +21,7 @@ from api.errors import DomainError, DomainErrorCode, Problem, invalid
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate_grouped
 from api.resolvers.scheduling import check_time_zone, require_scheduling, tenant_of
-from db.models import AuditOutcome, Location
+from db.models import Location
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -151,9 +151,8 @@ async def create_location(ctx: Context, *, changes: LocationChanges) -> Location
     _apply(row, changes)
     ctx.session.add(row)
     await _save(ctx, row)
-    ctx.audit(
-        Action.LOCATION_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.LOCATION_MANAGE,
         resource_type="Location",
         resource_id=row.id,
         detail={"operation": "create"},
@@ -168,9 +167,8 @@ async def update_location(
     await require_scheduling(ctx, row.medspa_id)
     _apply(row, changes)
     await _save(ctx, row)
-    ctx.audit(
-        Action.LOCATION_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.LOCATION_MANAGE,
         resource_type="Location",
         resource_id=row.id,
         detail={

@@ -17,7 +17,7 @@ from api.errors import DomainError, DomainErrorCode, Problem, invalid
 from api.resolvers import provider as provider_resolvers  # noqa: F401  registers Provider
 from api.resolvers.pagination import Page, SortKey, paginate
 from api.tokens import mint_masquerade_token
-from db.models import AuditOutcome, MasqueradeSession, Provider
+from db.models import MasqueradeSession, Provider
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -94,9 +94,8 @@ async def start_masquerade(
     )
     ctx.session.add(session)
     await ctx.session.flush()
-    ctx.audit(
-        Action.MASQUERADE_START.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MASQUERADE_START,
         resource_type="MasqueradeSession",
         resource_id=session.id,
         medspa_id=provider.medspa_id,
@@ -123,9 +122,8 @@ async def end_masquerade(ctx: Context, *, session_id: uuid.UUID | None) -> Masqu
     row = await ctx.find(MasqueradeSession, target_id, Action.MASQUERADE_END, for_update=True)
     if row.ended_at is None:
         row.ended_at = datetime.now(UTC)
-    ctx.audit(
-        Action.MASQUERADE_END.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MASQUERADE_END,
         resource_type="MasqueradeSession",
         resource_id=row.id,
         medspa_id=row.medspa_id,

@@ -135,9 +135,8 @@ async def create_medspa(ctx: Context, *, data: NewMedspa) -> Medspa:
     if data.pcc_service:
         await _start_pcc_service(ctx, medspa, datetime.now(UTC))
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_CREATE,
         resource_type="Medspa",
         resource_id=medspa.id,
         medspa_id=medspa.id,
@@ -191,9 +190,8 @@ async def transition_business_model(
     else:
         await _end_pcc_service(ctx, medspa, now)
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_TRANSITION_MODEL.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_TRANSITION_MODEL,
         resource_type="Medspa",
         resource_id=medspa.id,
         medspa_id=medspa.id,
@@ -220,9 +218,8 @@ async def set_pcc_service(ctx: Context, *, medspa_id: uuid.UUID | None, on: bool
     elif was and not on:
         await _end_pcc_service(ctx, medspa, now)
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_UPDATE_CONTRACT.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_CONTRACT,
         resource_type="Medspa",
         resource_id=medspa.id,
         medspa_id=medspa.id,
@@ -244,9 +241,8 @@ async def set_uses_portrait_ehr(ctx: Context, *, medspa_id: uuid.UUID | None, us
     if not uses and had_pcc:
         await _end_pcc_service(ctx, medspa, datetime.now(UTC))
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_UPDATE_CONTRACT.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_CONTRACT,
         resource_type="Medspa",
         resource_id=medspa.id,
         medspa_id=medspa.id,

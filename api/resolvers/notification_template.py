@@ -19,7 +19,7 @@ from api.authz.actions import Action
 from api.errors import invalid
 from api.events.templates import DEFAULTS
 from api.resolvers.scheduling import tenant_of
-from db.models import AuditOutcome, NotificationChannel, NotificationKind, NotificationTemplate
+from db.models import NotificationChannel, NotificationKind, NotificationTemplate
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -168,9 +168,8 @@ async def reset_template(
 def _audit(
     ctx: Context, operation: str, kind: NotificationKind, channel: NotificationChannel
 ) -> None:
-    ctx.audit(
-        Action.MEDSPA_UPDATE_SETTINGS.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_SETTINGS,
         resource_type="NotificationTemplate",
         detail={"operation": operation, "kind": kind.value, "channel": channel.value},
     )

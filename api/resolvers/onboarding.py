@@ -30,7 +30,6 @@ from api.resolvers.invitation import (
 )
 from db.models import (
     AppointmentType,
-    AuditOutcome,
     Location,
     Medspa,
     Membership,
@@ -189,9 +188,8 @@ async def set_shipping_address(ctx: Context, *, address: Address) -> Medspa:
     had = medspa.shipping_address is not None
     medspa.shipping_address = stored
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_UPDATE_SETTINGS.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_SETTINGS,
         resource_type="Medspa",
         resource_id=medspa.id,
         medspa_id=medspa.id,

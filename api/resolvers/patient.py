@@ -139,9 +139,8 @@ def normalise_phone(value: str | None) -> str | None:
 
 def _audit_read(ctx: Context, patients: Sequence[Patient]) -> None:
     if patients:
-        ctx.audit(
-            Action.PATIENT_READ.value,
-            AuditOutcome.ALLOWED,
+        ctx.allowed(
+            Action.PATIENT_READ,
             resource_type="Patient",
             resource_id=patients[0].id if len(patients) == 1 else None,
             medspa_id=patients[0].medspa_id if len({p.medspa_id for p in patients}) == 1 else None,
@@ -342,9 +341,8 @@ async def _replay(
             "This idempotency key was used for a different patient.",
             DomainErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
-    ctx.audit(
-        Action.PATIENT_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_CREATE,
         resource_type="Patient",
         resource_id=existing.id,
         medspa_id=existing.medspa_id,
@@ -418,9 +416,8 @@ async def create_patient(
         if replayed is None:
             raise
         return replayed
-    ctx.audit(
-        Action.PATIENT_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_CREATE,
         resource_type="Patient",
         resource_id=row.id,
         medspa_id=row.medspa_id,
@@ -548,9 +545,8 @@ async def update_patient_contact(
                 "phone" if "phone" in constraint else "email",
             )
         ) from exc
-    ctx.audit(
-        Action.PATIENT_UPDATE_CONTACT.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_UPDATE_CONTACT,
         resource_type="Patient",
         resource_id=row.id,
         medspa_id=row.medspa_id,

@@ -33,7 +33,6 @@ from api.resolvers.patient import (
 )
 from api.resolvers.scheduling import tenant_of
 from db.models import (
-    AuditOutcome,
     Patient,
     PatientSource,
 )
@@ -214,9 +213,8 @@ async def import_patients(ctx: Context, *, content: str) -> ImportReport:
                 report.rows.append(ImportRow(number, ImportOutcome.CREATED, patient=created))
                 continue
         report.rows.append(ImportRow(number, ImportOutcome.REJECTED, tuple(problems)))
-    ctx.audit(
-        Action.PATIENT_CREATE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_CREATE,
         resource_type="Patient",
         medspa_id=medspa_id,
         detail={

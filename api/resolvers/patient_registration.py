@@ -29,7 +29,6 @@ from api.errors import (
 from api.resolvers.notification import queue_registration_link
 from api.resolvers.patient import check_date_of_birth, check_name
 from db.models import (
-    AuditOutcome,
     Patient,
     RegistrationLink,
     RegistrationStatus,
@@ -103,9 +102,8 @@ async def send_registration_link(ctx: Context, *, patient_id: uuid.UUID | None) 
         ctx, link=link, url=origin.geturl() + REGISTRATION_PATH + token, deliver_at=now
     )
     await ctx.session.flush()
-    ctx.audit(
-        Action.PATIENT_SEND_REGISTRATION_LINK.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_SEND_REGISTRATION_LINK,
         resource_type="Patient",
         resource_id=row.id,
         medspa_id=row.medspa_id,
@@ -182,9 +180,8 @@ async def complete_registration(ctx: Context, *, data: Registration) -> None:
     patient.registered_at = now
     link.used_at = now
     await ctx.session.flush()
-    ctx.audit(
-        Action.PATIENT_COMPLETE_REGISTRATION.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PATIENT_COMPLETE_REGISTRATION,
         resource_type="Patient",
         resource_id=patient.id,
         medspa_id=patient.medspa_id,

@@ -19,7 +19,6 @@ from api.resolvers import provider as provider_resolvers
 from api.resolvers.batching import rows_by_ids
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import (
-    AuditOutcome,
     Coverage,
     Medspa,
     OooAffectedProvider,
@@ -252,9 +251,8 @@ async def assign_pcc(
     )
     ctx.session.add(assignment)
     await ctx.session.flush()
-    ctx.audit(
-        Action.PCC_ASSIGNMENT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PCC_ASSIGNMENT_MANAGE,
         resource_type="PccAssignment",
         resource_id=assignment.id,
         medspa_id=provider.medspa_id,
@@ -276,9 +274,8 @@ async def end_assignment(
         raise invalid("endsAt", "The assignment already ends by then.")
     assignment.ends_at = end
     await ctx.session.flush()
-    ctx.audit(
-        Action.PCC_ASSIGNMENT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PCC_ASSIGNMENT_MANAGE,
         resource_type="PccAssignment",
         resource_id=assignment.id,
         medspa_id=assignment.medspa_id,
@@ -336,9 +333,8 @@ async def change_pcc_kind(
         await end_coverage_by_pcc(ctx, pcc_id=pcc.id, now=now)
         pcc.kind, pcc.designated_medspa_id = PccKind.DESIGNATED, medspa.id
     await ctx.session.flush()
-    ctx.audit(
-        Action.PCC_CHANGE_KIND.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PCC_CHANGE_KIND,
         resource_type="Pcc",
         resource_id=pcc.id,
         medspa_id=pcc.designated_medspa_id or was[1],

@@ -21,7 +21,6 @@ from api.resolvers.pagination import Page, SortKey, paginate_grouped
 from api.resolvers.scheduling import provider_at_locations, require_scheduling
 from db.models import (
     AppointmentType,
-    AuditOutcome,
     Location,
     Provider,
     ProviderAppointmentType,
@@ -150,9 +149,8 @@ async def configure_provider(
             for i in sorted(wanted)
         )
     await ctx.session.flush()
-    ctx.audit(
-        Action.PROVIDER_CONFIGURE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PROVIDER_CONFIGURE,
         resource_type="Provider",
         resource_id=provider.id,
         medspa_id=provider.medspa_id,

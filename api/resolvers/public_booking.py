@@ -49,7 +49,6 @@ from api.resolvers.slots import MAX_SLOT_RANGE, Slot, bookable_provider_ids, com
 from db.models import (
     AppointmentType,
     AppointmentTypeLocation,
-    AuditOutcome,
     BookingSource,
     Location,
     Medspa,
@@ -289,9 +288,8 @@ async def public_book_appointment(ctx: Context, *, data: PublicBookingInput) -> 
             idempotency_key=key,
             deposit_payment=data.deposit_payment,
         )
-    ctx.audit(
-        Action.APPOINTMENT_BOOK_PUBLIC.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.APPOINTMENT_BOOK_PUBLIC,
         resource_type="Appointment",
         resource_id=booked.appointment.id,
         medspa_id=location.medspa_id,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api.authz.actions import Action
 from api.errors import invalid
 from api.resolvers.scheduling import require_scheduling, tenant_of
-from db.models import AuditOutcome, SchedulingSettings
+from db.models import SchedulingSettings
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -95,9 +95,8 @@ async def update_scheduling_settings(
         row.reminder_lead_hours = leads
     row.updated_at = datetime.now(UTC)
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_UPDATE_SETTINGS.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_SETTINGS,
         resource_type="SchedulingSettings",
         resource_id=medspa_id,
         detail={"operation": "update_scheduling_settings"},

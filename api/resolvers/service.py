@@ -28,7 +28,6 @@ from api.resolvers.scheduling import require_scheduling
 from db.models import (
     AppointmentType,
     AppointmentTypeService,
-    AuditOutcome,
     BusinessModel,
     Medspa,
     Service,
@@ -284,9 +283,8 @@ async def _require_documents(
 
 
 def _audit(ctx: Context, action: Action, row: Any, resource_type: str, **detail: Any) -> None:
-    ctx.audit(
-        action.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        action,
         resource_type=resource_type,
         resource_id=row.id,
         medspa_id=getattr(row, "medspa_id", None),

@@ -285,9 +285,8 @@ async def deactivate_staff(
         staff.provider.active = False
         await _leave_future_availability(ctx, staff.provider, now)
     await ctx.session.flush()
-    ctx.audit(
-        Action.STAFF_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.STAFF_MANAGE,
         resource_type="StaffMember",
         resource_id=staff.user.id,
         medspa_id=staff.medspa_id,
@@ -317,9 +316,8 @@ async def reactivate_staff(
     if staff.provider is not None and any(m.role is MembershipRole.PROVIDER for m in restored):
         staff.provider.active = True
     await ctx.session.flush()
-    ctx.audit(
-        Action.STAFF_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.STAFF_MANAGE,
         resource_type="StaffMember",
         resource_id=staff.user.id,
         medspa_id=staff.medspa_id,
@@ -363,9 +361,8 @@ async def set_staff_roles(
         provider.active = False
         await _leave_future_availability(ctx, provider, now)
     await ctx.session.flush()
-    ctx.audit(
-        Action.STAFF_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.STAFF_MANAGE,
         resource_type="StaffMember",
         resource_id=staff.user.id,
         medspa_id=staff.medspa_id,
@@ -442,9 +439,8 @@ async def update_provider_identity(
             raise invalid("licenseExpiresOn", "This licence has already expired.")
         provider.licensed_to_self_clear = licensed_on(provider, today)
     await ctx.session.flush()
-    ctx.audit(
-        Action.PROVIDER_UPDATE_IDENTITY.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.PROVIDER_UPDATE_IDENTITY,
         resource_type="Provider",
         resource_id=provider.id,
         medspa_id=provider.medspa_id,
@@ -487,9 +483,8 @@ async def set_medical_director(ctx: Context, *, provider_id: uuid.UUID | None) -
     await ctx.session.flush()
     provider.is_medical_director = True
     await ctx.session.flush()
-    ctx.audit(
-        Action.MEDSPA_UPDATE_SETTINGS.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.MEDSPA_UPDATE_SETTINGS,
         resource_type="Provider",
         resource_id=provider.id,
         medspa_id=provider.medspa_id,

@@ -208,9 +208,8 @@ async def request_upload(
         ),
         key=settings.document_signing_key(),
     )
-    ctx.audit(
-        Action.STAFF_DOCUMENT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.STAFF_DOCUMENT_MANAGE,
         resource_type="StaffDocument",
         resource_id=document.id,
         medspa_id=target_medspa,
@@ -234,9 +233,8 @@ async def delete_staff_document(ctx: Context, *, document_id: uuid.UUID | None) 
     await build_storage(ctx.settings).delete(document.storage_key)
     await ctx.session.delete(document)
     await ctx.session.flush()
-    ctx.audit(
-        Action.STAFF_DOCUMENT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.STAFF_DOCUMENT_MANAGE,
         resource_type="StaffDocument",
         resource_id=document.id,
         medspa_id=document.medspa_id,

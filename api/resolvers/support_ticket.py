@@ -24,7 +24,6 @@ from api.resolvers.invitation import NewInvitation, invite_staff
 from api.resolvers.pagination import Page, SortKey, paginate
 from api.resolvers.staff import PHYSICIANS
 from db.models import (
-    AuditOutcome,
     BusinessModel,
     Medspa,
     MembershipRole,
@@ -161,9 +160,8 @@ async def open_support_ticket(
     ctx.session.add(ticket)
     await ctx.session.flush()
     # The audit names the kind only: subjects and bodies may carry patient data.
-    ctx.audit(
-        Action.SUPPORT_TICKET_OPEN.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.SUPPORT_TICKET_OPEN,
         resource_type="SupportTicket",
         resource_id=ticket.id,
         medspa_id=medspa_id,
@@ -188,9 +186,8 @@ async def comment_on_support_ticket(
     )
     ctx.session.add(comment)
     await ctx.session.flush()
-    ctx.audit(
-        Action.SUPPORT_TICKET_COMMENT.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.SUPPORT_TICKET_COMMENT,
         resource_type="SupportTicket",
         resource_id=ticket.id,
         medspa_id=ticket.medspa_id,
@@ -215,9 +212,8 @@ async def assign_support_ticket(
     ticket.assignee_user_id = assignee
     ticket.status = SupportTicketStatus.IN_PROGRESS
     await ctx.session.flush()
-    ctx.audit(
-        Action.SUPPORT_TICKET_WORK.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.SUPPORT_TICKET_WORK,
         resource_type="SupportTicket",
         resource_id=ticket.id,
         medspa_id=ticket.medspa_id,
@@ -345,9 +341,8 @@ async def resolve_support_ticket(
     ticket.resolved_at = datetime.now(UTC)
     ticket.assignee_user_id = ticket.assignee_user_id or user_id
     await ctx.session.flush()
-    ctx.audit(
-        Action.SUPPORT_TICKET_WORK.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.SUPPORT_TICKET_WORK,
         resource_type="SupportTicket",
         resource_id=ticket.id,
         medspa_id=ticket.medspa_id,

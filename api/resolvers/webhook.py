@@ -25,7 +25,6 @@ from api.events.webhooks import check_url, new_secret
 from api.resolvers.pagination import Page, SortKey, paginate
 from db.models import (
     ApiClient,
-    AuditOutcome,
     WebhookDelivery,
     WebhookDeliveryStatus,
     WebhookEndpoint,
@@ -201,9 +200,8 @@ async def redeliver(ctx: Context, *, delivery_id: uuid.UUID | None) -> tuple[Web
 
 
 def _audit(ctx: Context, endpoint: WebhookEndpoint, operation: str, **detail: str) -> None:
-    ctx.audit(
-        Action.WEBHOOK_ENDPOINT_MANAGE.value,
-        AuditOutcome.ALLOWED,
+    ctx.allowed(
+        Action.WEBHOOK_ENDPOINT_MANAGE,
         resource_type="WebhookEndpoint",
         resource_id=endpoint.id,
         medspa_id=endpoint.medspa_id,

@@ -24,7 +24,7 @@ from typing import Any, Self
 import strawberry
 
 from api.authz.actions import Action
-from api.context import Context
+from api.context import Context, RunningMutation
 from api.errors import ApiError, DomainError, DomainErrorCode, ErrorCode, Problem
 from api.resilience import database_fault
 from db.models import AuditOutcome
@@ -61,11 +61,17 @@ class Payload:
         action: Action,
         use_case: Callable[[], Awaitable[Any]],
     ) -> Self:
-        """Check `action`, run `use_case` in a savepoint, and answer the payload."""
+        """Check `action`, run `use_case` in a savepoint, audit it, and answer the payload.
+
+        Every attempt leaves one audit row of `action`: DENIED (by `authorize` / `find`),
+        FAILED (with its problems), or ALLOWED, written here with what the use case said it
+        did (`ctx.allowed`), else the row it returned."""
         ctx = info.context
         ctx.authorize(action)
         ctx.pending_mutations.append(action.value)
         undo_mark = len(ctx.compensations)
+        running = RunningMutation(action)
+        ctx.running.append(running)
         try:
             async with ctx.session.begin_nested():
                 result = await use_case()
@@ -94,4 +100,19 @@ class Payload:
             raise
         finally:
             ctx.pending_mutations.remove(action.value)
+            ctx.running.remove(running)
+        ctx.audit(action.value, AuditOutcome.ALLOWED, **(running.subject or _subject_of(result)))
         return cls.of(result)
+
+
+def _subject_of(result: Any) -> dict[str, Any]:
+    """The audit subject of a use case that said nothing of what it did: the row it returned
+    (its type, id and medspa), when it returned one."""
+    row_id = getattr(result, "id", None)
+    if row_id is None:
+        return {}
+    return {
+        "resource_type": type(result).__name__,
+        "resource_id": row_id,
+        "medspa_id": getattr(result, "medspa_id", None),
+    }

@@ -138,3 +138,51 @@ def test_error_codes_are_a_schema_enum() -> None:
     assert {"VALIDATION", "SLOT_UNAVAILABLE", "INVALID_TRANSITION", "NOT_FOUND"} <= {
         code.value for code in DomainErrorCode
     }
+
+
+async def test_each_mutation_leaves_one_allowed_row_of_its_own_action(
+    gql: Gql, demo: DemoIds, audit: Audit, owner_engine: AsyncEngine
+) -> None:
+    """The runner writes the ALLOWED row of the action a mutation declares, exactly once,
+    with what the use case said it did; an effect it carries out through another use case
+    (a support ticket's invitation) is audited under that use case's own action."""
+    ticket = uuid.uuid4()
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO support_ticket (id, medspa_id, kind, status, subject, body,"
+                " opened_by_user_id) VALUES (:id, :m, 'MEDICAL_DIRECTOR_PHYSICIAN_USER', 'OPEN',"
+                " 'A physician', 'Please', :u)"
+            ),
+            {"id": ticket, "m": demo.medspas["glow"], "u": demo.users["dana@glow.example"]},
+        )
+    ours = await _appointment(owner_engine, medspa_id=demo.medspas["glow"])
+    cases = [
+        (
+            "appointment.cancel",
+            CANCEL,
+            {"id": encode_global_id("Appointment", ours), "reason": "Asked to"},
+            "dana@glow.example",
+        ),
+        ("platform_holiday.create", HOLIDAY, {}, "maria@portrait.example"),
+        (
+            "support_ticket.work",
+            """mutation($id: ID!) { resolveSupportTicket(id: $id, resolution: "Invited",
+            physician: {email: "dr.lee@example.com", fullName: "Sam Lee", credentials: "DO"})
+            { errors { code } } }""",
+            {"id": encode_global_id("SupportTicket", ticket)},
+            "ops@portrait.example",
+        ),
+    ]
+    for action, document, variables, who in cases:
+        request_id = uuid.uuid4().hex
+        answer = await gql(document, variables, as_=who, headers={"x-request-id": request_id})
+        assert answer.errors == [] and all(not v.get("errors") for v in answer.data.values()), (
+            answer.body
+        )
+        rows = await audit.rows(request_id=request_id, outcome="ALLOWED")
+        assert [r["action"] for r in rows].count(action) == 1, (action, rows)
+        [row] = [r for r in rows if r["action"] == action]
+        assert row["resource_type"] is not None and row["resource_id"] is not None, row
+    effects = await audit.rows(action="invitation.manage", outcome="ALLOWED")
+    assert len(effects) == 1
