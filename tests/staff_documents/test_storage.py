@@ -93,6 +93,19 @@ def test_a_signed_token_verifies_with_its_claims() -> None:
     assert verify(sign(claims, key=SECRET), key=SECRET, purpose="get") == claims
 
 
+def test_a_signature_has_one_spelling() -> None:
+    """The last base64 character of a 32-byte signature carries 2 spare bits: the spellings
+    that decode to the same bytes are refused, not only the one that decodes differently."""
+    token = sign(_claims(), key=SECRET)
+    payload, mac = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(mac[-1])
+    for spare in range(1, 4):  # the same 4 significant bits, other spare bits
+        other = alphabet[(last & ~3) | ((last + spare) & 3)]
+        with pytest.raises(InvalidSignature):
+            verify(f"{payload}.{mac[:-1]}{other}", key=SECRET, purpose="get")
+
+
 @pytest.mark.parametrize(
     "mangle",
     [
