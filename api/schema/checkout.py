@@ -12,7 +12,14 @@ from strawberry import Private
 from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
-from api.resolvers import checkout
+from api.resolvers import (
+    checkout,
+    checkout_payment,
+    checkout_prepaid,
+    checkout_pricing,
+    checkout_refund,
+    earnings,
+)
 from api.schema.connection import Connection
 from api.schema.node import Node, encode_global_id, node_type
 from api.schema.payload import Payload
@@ -86,7 +93,7 @@ class PrepaidItem:
     bought_at: datetime | None
 
     @classmethod
-    def from_item(cls, item: checkout.PrepaidItem) -> PrepaidItem:
+    def from_item(cls, item: checkout_prepaid.PrepaidItem) -> PrepaidItem:
         return cls(
             line_id=encode_global_id("CheckoutLine", item.line.id),
             checkout_id=encode_global_id("Checkout", item.checkout.id),
@@ -358,8 +365,8 @@ def _id(value: strawberry.ID | None, type_name: str) -> uuid.UUID | None:
     return decode_id_of(value, type_name) if value else None
 
 
-def _line(line: CheckoutLineInput) -> checkout.LineSpec:
-    return checkout.LineSpec(
+def _line(line: CheckoutLineInput) -> checkout_pricing.LineSpec:
+    return checkout_pricing.LineSpec(
         kind=models.CheckoutLineKind(line.kind),
         description=line.description,
         quantity=line.quantity,
@@ -372,8 +379,8 @@ def _line(line: CheckoutLineInput) -> checkout.LineSpec:
     )
 
 
-def _tender(tender: TenderInput) -> checkout.TenderSpec:
-    return checkout.TenderSpec(
+def _tender(tender: TenderInput) -> checkout_pricing.TenderSpec:
+    return checkout_pricing.TenderSpec(
         kind=models.TenderKind(tender.kind),
         amount_cents=tender.amount_cents,
         payment_method=tender.payment_method,
@@ -393,7 +400,7 @@ class CheckoutQuery:
     async def earnings(
         self, info: Info, provider_id: strawberry.ID | None = None, months: int = 6
     ) -> list[EarningsMonth]:
-        series = await checkout.earnings_series(
+        series = await earnings.earnings_series(
             info.context, provider_id=_id(provider_id, "Provider"), months=months
         )
         currency = info.context.settings.currency
@@ -414,7 +421,7 @@ class CheckoutQuery:
     async def patient_payment_methods(
         self, info: Info, patient_id: strawberry.ID
     ) -> list[PaymentMethod]:
-        rows = await checkout.payment_methods_of(
+        rows = await checkout_payment.payment_methods_of(
             info.context, patient_id=_id(patient_id, "Patient")
         )
         return [PaymentMethod.from_row(r) for r in rows]
@@ -425,7 +432,9 @@ class CheckoutQuery:
     async def patient_prepaid_items(
         self, info: Info, patient_id: strawberry.ID
     ) -> list[PrepaidItem]:
-        items = await checkout.prepaid_items(info.context, patient_id=_id(patient_id, "Patient"))
+        items = await checkout_prepaid.prepaid_items(
+            info.context, patient_id=_id(patient_id, "Patient")
+        )
         return [PrepaidItem.from_item(i) for i in items]
 
     @strawberry.field(description="Processed transactions (checkouts), newest first.")
@@ -472,11 +481,11 @@ class CheckoutMutation:
         return await CheckoutPayload.run(
             info,
             Action.CHECKOUT_REFUND,
-            lambda: checkout.refund_checkout(
+            lambda: checkout_refund.refund_checkout(
                 info.context,
                 checkout_id=_id(input.id, "Checkout"),
                 refunds=[
-                    checkout.RefundSpec(
+                    checkout_pricing.RefundSpec(
                         tender_id=_id(r.tender_id, "CheckoutTender"), amount_cents=r.amount_cents
                     )
                     for r in input.refunds
@@ -498,7 +507,7 @@ class CheckoutMutation:
         return await PaymentMethodPayload.run(
             info,
             Action.PAYMENT_METHOD_MANAGE,
-            lambda: checkout.add_payment_method(
+            lambda: checkout_payment.add_payment_method(
                 info.context,
                 patient_id=_id(patient_id, "Patient"),
                 payment_method=payment_method,
@@ -514,7 +523,7 @@ class CheckoutMutation:
         return await PaymentMethodPayload.run(
             info,
             Action.PAYMENT_METHOD_MANAGE,
-            lambda: checkout.remove_payment_method(
+            lambda: checkout_payment.remove_payment_method(
                 info.context, payment_method_id=_id(id, "PaymentMethod")
             ),
         )
@@ -524,7 +533,7 @@ class CheckoutMutation:
         return await CheckoutPayload.run(
             info,
             Action.CHECKOUT_REFUND,
-            lambda: checkout.void_checkout(
+            lambda: checkout_refund.void_checkout(
                 info.context, checkout_id=_id(id, "Checkout"), reason=reason
             ),
         )

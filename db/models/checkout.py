@@ -3,8 +3,9 @@
 A completed checkout is immutable: its lines, tenders and totals are inserted once (the app
 role holds no UPDATE on lines and tenders, and may update only the checkout's status and void
 columns). Corrections are refunds (per tender) or a void with a reason. Money is integer cents
-with the checkout's currency; the totals are computed in one place (api/resolvers/checkout.py
-`compute_totals`) and stored with the lines, and CHECK constraints hold the sums together.
+with the checkout's currency; the totals are computed in one place
+(api/resolvers/checkout_pricing.py `compute_totals`) and stored with the lines, and CHECK
+constraints hold the sums together.
 """
 
 from __future__ import annotations

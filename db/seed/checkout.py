@@ -1,7 +1,7 @@
 """Demo checkouts (issue 18): a few months of sales for Glow's and Radiance's providers, so
 the Earnings tab shows a month-to-month series. Deterministic: the same rows (found again by
 their idempotency key) relative to the month the seed runs in, in each medspa's time zone.
-The totals follow `api/resolvers/checkout.py`'s rules (line = quantity x unit - discount;
+The totals follow `api/resolvers/checkout_pricing.py`'s rules (line = quantity x unit - discount;
 checkout = lines - discount + tip; tenders pay the total)."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.ids import decode_id_of
-from api.resolvers.checkout import PricedLine, compute_totals
+from api.resolvers.checkout_pricing import PricedLine, compute_totals
 from db.models import CheckoutLineKind
 from db.seed.demo import DemoIds
 from tests.checkout.helpers import (
