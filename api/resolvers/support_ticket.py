@@ -17,8 +17,8 @@ from api.authz.actions import Action
 from api.authz.principal import Principal
 from api.authz.scopes import Anchor, register
 from api.errors import DomainErrorCode, invalid
-from api.resolvers import inventory as inventory_resolvers
 from api.resolvers import pcc as pcc_resolvers
+from api.resolvers import supplier_catalogue
 from api.resolvers.batching import many_per_key
 from api.resolvers.invitation import NewInvitation, invite_staff
 from api.resolvers.pagination import Page, SortKey, paginate
@@ -229,10 +229,10 @@ class PriceCorrection:
 
 
 # The supplier-catalogue price each business model pays, as a change to the product.
-MODEL_PRICE: dict[BusinessModel, Callable[[int], inventory_resolvers.ProductChanges]] = {
-    BusinessModel.LEGACY: lambda c: inventory_resolvers.ProductChanges(legacy_price_cents=c),
-    BusinessModel.LAUNCH: lambda c: inventory_resolvers.ProductChanges(launch_price_cents=c),
-    BusinessModel.FLEX: lambda c: inventory_resolvers.ProductChanges(flex_price_cents=c),
+MODEL_PRICE: dict[BusinessModel, Callable[[int], supplier_catalogue.ProductChanges]] = {
+    BusinessModel.LEGACY: lambda c: supplier_catalogue.ProductChanges(legacy_price_cents=c),
+    BusinessModel.LAUNCH: lambda c: supplier_catalogue.ProductChanges(launch_price_cents=c),
+    BusinessModel.FLEX: lambda c: supplier_catalogue.ProductChanges(flex_price_cents=c),
 }
 
 
@@ -311,10 +311,10 @@ async def resolve_support_ticket(
             resource_id=price_correction.supplier_product_id,
         )
         cents = price_correction.price_cents
-        if not 0 <= cents <= inventory_resolvers.MAX_PRICE_CENTS:
+        if not 0 <= cents <= supplier_catalogue.MAX_PRICE_CENTS:
             raise invalid(
                 "priceCorrection.priceCents",
-                f"A price is 0 to {inventory_resolvers.MAX_PRICE_CENTS} cents.",
+                f"A price is 0 to {supplier_catalogue.MAX_PRICE_CENTS} cents.",
             )
         product_id = price_correction.supplier_product_id
         if product_id is None or await ctx.session.get(SupplierProduct, product_id) is None:
@@ -323,7 +323,7 @@ async def resolve_support_ticket(
             )
         medspa = await ctx.session.get(Medspa, ticket.medspa_id)
         assert medspa is not None
-        product = await inventory_resolvers.update_supplier_product(
+        product = await supplier_catalogue.update_supplier_product(
             ctx, product_id=product_id, changes=MODEL_PRICE[medspa.business_model](cents)
         )
         effect = {

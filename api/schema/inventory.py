@@ -17,7 +17,7 @@ from api.authz.actions import Action
 from api.context import Context
 from api.errors import DomainError, invalid
 from api.ids import decode_id_of
-from api.resolvers import inventory
+from api.resolvers import inventory, inventory_pricing, supplier_catalogue
 from api.schema.connection import Connection
 from api.schema.enums import BusinessModel
 from api.schema.medspa import Medspa
@@ -124,7 +124,7 @@ class InventoryOrderLine:
         )
 
     @classmethod
-    def priced(cls, line: inventory.PricedLine) -> InventoryOrderLine:
+    def priced(cls, line: inventory_pricing.PricedLine) -> InventoryOrderLine:
         return cls(
             product_id=strawberry.ID(encode_global_id("SupplierProduct", line.product.id)),
             product_name=line.product.name,
@@ -242,10 +242,10 @@ class InventoryOrderQuote:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
-    def of(cls, result: inventory.Quote | DomainError) -> InventoryOrderQuote:
+    def of(cls, result: inventory_pricing.Quote | DomainError) -> InventoryOrderQuote:
         if isinstance(result, DomainError):
             return cls(errors=[UserError.of(p) for p in result.problems])
-        today = inventory.medspa_today(result.medspa)
+        today = inventory_pricing.medspa_today(result.medspa)
         return cls(
             price_list=result.price_list,
             lines=[InventoryOrderLine.priced(line) for line in result.lines],
@@ -256,10 +256,10 @@ class InventoryOrderQuote:
             delivery_charge_cents=result.delivery_charge_cents,
             total_cents=result.total_cents,
             earliest_delivery_date=date.fromordinal(
-                today.toordinal() + inventory.EARLIEST_DELIVERY_DAYS
+                today.toordinal() + inventory_pricing.EARLIEST_DELIVERY_DAYS
             ),
             latest_delivery_date=date.fromordinal(
-                today.toordinal() + inventory.LATEST_DELIVERY_DAYS
+                today.toordinal() + inventory_pricing.LATEST_DELIVERY_DAYS
             ),
         )
 
@@ -323,9 +323,9 @@ class SupplierProductPayload(Payload):
         return cls(product=SupplierProduct.from_row(result))
 
 
-def _lines(lines: list[InventoryOrderLineInput]) -> list[inventory.LineRequest]:
+def _lines(lines: list[InventoryOrderLineInput]) -> list[inventory_pricing.LineRequest]:
     return [
-        inventory.LineRequest(
+        inventory_pricing.LineRequest(
             product_id=decode_id_of(line.product_id, "SupplierProduct"), quantity=line.quantity
         )
         for line in lines
@@ -339,8 +339,8 @@ def _medspa_id(input: InventoryOrderInput) -> uuid.UUID | None:
     return decode_id_of(input.medspa_id, "Medspa") or uuid.UUID(int=0)
 
 
-def _changes(data: SupplierProductInput) -> inventory.ProductChanges:
-    return inventory.ProductChanges(
+def _changes(data: SupplierProductInput) -> supplier_catalogue.ProductChanges:
+    return supplier_catalogue.ProductChanges(
         name=data.name,
         description=data.description,
         unit=data.unit,
@@ -382,7 +382,7 @@ async def _fetch_product(ctx: Context, id_: uuid.UUID) -> SupplierProduct | None
 class InventoryQuery:
     @strawberry.field(description="Portrait's supplier catalogue (supplier_product.read).")
     async def supplier_catalogue(self, info: Info) -> list[Supplier]:
-        return [Supplier.from_row(r) for r in await inventory.list_suppliers(info.context)]
+        return [Supplier.from_row(r) for r in await supplier_catalogue.list_suppliers(info.context)]
 
     @strawberry.field(
         description="Price an order before placing it: lines give the subtotal and savings; "
@@ -391,7 +391,7 @@ class InventoryQuery:
     async def inventory_order_quote(
         self, info: Info, input: InventoryOrderInput
     ) -> InventoryOrderQuote:
-        result = await inventory.quote_for_query(
+        result = await inventory_pricing.quote_for_query(
             info.context,
             medspa_id=_medspa_id(input),
             lines=_lines(input.lines),
@@ -478,7 +478,9 @@ class InventoryMutation:
         return await SupplierPayload.run(
             info,
             Action.SUPPLIER_PRODUCT_MANAGE,
-            lambda: inventory.create_supplier(info.context, name=name, disclaimer=disclaimer),
+            lambda: supplier_catalogue.create_supplier(
+                info.context, name=name, disclaimer=disclaimer
+            ),
         )
 
     @strawberry.mutation(description="A product of the catalogue (platform staff).")
@@ -488,7 +490,7 @@ class InventoryMutation:
         return await SupplierProductPayload.run(
             info,
             Action.SUPPLIER_PRODUCT_MANAGE,
-            lambda: inventory.create_supplier_product(
+            lambda: supplier_catalogue.create_supplier_product(
                 info.context,
                 supplier_id=decode_id_of(supplier_id, "Supplier"),
                 changes=_changes(input),
@@ -504,7 +506,7 @@ class InventoryMutation:
         return await SupplierProductPayload.run(
             info,
             Action.SUPPLIER_PRODUCT_MANAGE,
-            lambda: inventory.update_supplier_product(
+            lambda: supplier_catalogue.update_supplier_product(
                 info.context,
                 product_id=decode_id_of(id, "SupplierProduct"),
                 changes=_changes(input),

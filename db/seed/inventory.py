@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.resolvers.inventory import (
+from api.resolvers.inventory_pricing import (
     FREE_DELIVERY_FROM_CENTS,
     STANDARD_DELIVERY_CENTS,
 )
