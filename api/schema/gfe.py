@@ -12,7 +12,7 @@ from strawberry import Private
 from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of
-from api.resolvers import gfe
+from api.resolvers import gfe, gfe_clearing
 from api.schema.connection import Connection
 from api.schema.enums import GfeRouting
 from api.schema.node import Node, encode_global_id, node_type
@@ -136,7 +136,7 @@ class RoutedGfeRequest:
     services: list[RequestedService]
 
     @classmethod
-    def of(cls, routed: gfe.RoutedRequest) -> RoutedGfeRequest:
+    def of(cls, routed: gfe_clearing.RoutedRequest) -> RoutedGfeRequest:
         row = routed.request
         return cls(
             id=encode_global_id("GfeRequest", row.id),
@@ -295,7 +295,7 @@ class GfeQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[RoutedGfeRequest]:
-        page = await gfe.list_routed(
+        page = await gfe_clearing.list_routed(
             info.context, status=status, urgent=urgent, first=first, after=after
         )
         return Connection.from_page(page, RoutedGfeRequest.of)
@@ -412,7 +412,7 @@ class GfeMutation:
         decline_reason: str | None = None,
     ) -> RecordGfeResultPayload:
         services = [
-            gfe.ClearedService(
+            gfe_clearing.ClearedService(
                 service_id=decode_id_of(c.service_id, "Service"),
                 indications=c.indications,
                 expires_at=c.expires_at,
@@ -422,7 +422,7 @@ class GfeMutation:
         return await RecordGfeResultPayload.run(
             info,
             Action.GFE_CLEAR,
-            lambda: gfe.record_result(
+            lambda: gfe_clearing.record_result(
                 info.context,
                 request_id=decode_id_of(request_id, "GfeRequest"),
                 cleared=services,
@@ -436,7 +436,7 @@ class GfeMutation:
         return await GfeRequestPayload.run(
             info,
             Action.GFE_CANCEL,
-            lambda: gfe.cancel_request(
+            lambda: gfe_clearing.cancel_request(
                 info.context, request_id=decode_id_of(request_id, "GfeRequest")
             ),
         )
