@@ -15,7 +15,7 @@ from api.authz.actions import Action
 from api.context import Context
 from api.ids import decode_id_of, decode_ids_of
 from api.resolvers import appointment as appointments
-from api.resolvers import appointment_booking, slots
+from api.resolvers import appointment_booking, appointment_change, slots
 from api.resolvers.appointment import AppointmentRecord
 from api.resolvers.loaders import now_or_later
 from api.schema.appointment_type import AppointmentType
@@ -280,7 +280,7 @@ class AppointmentMutation:
         return await AppointmentPayload.run(
             info,
             Action.APPOINTMENT_RESCHEDULE,
-            lambda: appointments.reschedule_appointment(
+            lambda: appointment_change.reschedule_appointment(
                 info.context,
                 appointment_id=decode_id_of(id, "Appointment"),
                 starts_at=starts_at,
@@ -296,7 +296,7 @@ class AppointmentMutation:
         return await AppointmentPayload.run(
             info,
             Action.APPOINTMENT_CANCEL,
-            lambda: appointments.cancel_appointment(
+            lambda: appointment_change.cancel_appointment(
                 info.context, appointment_id=decode_id_of(id, "Appointment"), reason=reason
             ),
         )
@@ -314,7 +314,7 @@ class AppointmentMutation:
             appointments.STATUS_ACTIONS.get(
                 models.AppointmentStatus(status), Action.APPOINTMENT_RESCHEDULE
             ),
-            lambda: appointments.change_status(
+            lambda: appointment_change.change_status(
                 info.context,
                 appointment_id=decode_id_of(id, "Appointment"),
                 status=models.AppointmentStatus(status),
