@@ -1,9 +1,10 @@
-"""Checkout and earnings (issue 18): types, inputs, payloads and root fields."""
+"""Checkout (issue 18): types, inputs, payloads and root fields. Cards on file are
+`payment_method`, monthly earnings `earnings`."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
@@ -14,11 +15,8 @@ from api.context import Context
 from api.ids import decode_id_of
 from api.resolvers import (
     checkout,
-    checkout_payment,
-    checkout_prepaid,
     checkout_pricing,
     checkout_refund,
-    earnings,
 )
 from api.schema.connection import Connection
 from api.schema.node import Node, encode_global_id, node_type
@@ -80,27 +78,6 @@ class CheckoutLine:
             appointment_id=encode_global_id("Appointment", row.appointment_id)
             if row.appointment_id
             else None,
-        )
-
-
-@strawberry.type(description="Prepaid units of a future-use product the patient has left.")
-class PrepaidItem:
-    line_id: strawberry.ID = strawberry.field(description="Redeem it with this id.")
-    checkout_id: strawberry.ID
-    description: str
-    quantity: int = strawberry.field(description="Units bought.")
-    left: int = strawberry.field(description="Units not used yet.")
-    bought_at: datetime | None
-
-    @classmethod
-    def from_item(cls, item: checkout_prepaid.PrepaidItem) -> PrepaidItem:
-        return cls(
-            line_id=encode_global_id("CheckoutLine", item.line.id),
-            checkout_id=encode_global_id("Checkout", item.checkout.id),
-            description=item.line.description,
-            quantity=item.line.quantity,
-            left=item.left,
-            bought_at=item.checkout.completed_at,
         )
 
 
@@ -222,47 +199,6 @@ class Checkout(Node):
             return None
         row = await info.context.loaders.services.visit_by_id.load(self.row.service_visit_id)
         return ServiceVisit.from_row(row) if row else None
-
-
-@strawberry.type(description="A card on file: the processor's ids, never a card number.")
-class PaymentMethod:
-    id: strawberry.ID
-    processor: str
-    customer: str | None
-    payment_method: str
-    label: str | None
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: models.PatientPaymentMethod) -> PaymentMethod:
-        return cls(
-            id=encode_global_id("PaymentMethod", row.id),
-            processor=row.processor,
-            customer=row.customer,
-            payment_method=row.payment_method,
-            label=row.label,
-            created_at=row.created_at,
-        )
-
-
-@strawberry.type
-class PaymentMethodPayload(Payload):
-    payment_method: PaymentMethod | None = None
-
-    @classmethod
-    def of(cls, result: Any) -> Self:
-        return cls(payment_method=PaymentMethod.from_row(result))
-
-
-@strawberry.type(description="One month of earnings, in the medspa's time zone.")
-class EarningsMonth:
-    month: date = strawberry.field(description="The first day of the month.")
-    currency: str
-    sales_cents: int = strawberry.field(description="Checkout totals without tips.")
-    tips_cents: int
-    refunds_cents: int
-    net_cents: int = strawberry.field(description="Sales plus tips minus refunds.")
-    checkout_count: int
 
 
 @strawberry.input(description="A line: a service (visit), a product, credit or a fee.")
@@ -394,49 +330,6 @@ def _tender(tender: TenderInput) -> checkout_pricing.TenderSpec:
 
 @strawberry.type
 class CheckoutQuery:
-    @strawberry.field(
-        description="Monthly earnings (provider dashboard: yours; admins: every provider's)."
-    )
-    async def earnings(
-        self, info: Info, provider_id: strawberry.ID | None = None, months: int = 6
-    ) -> list[EarningsMonth]:
-        series = await earnings.earnings_series(
-            info.context, provider_id=_id(provider_id, "Provider"), months=months
-        )
-        currency = info.context.settings.currency
-        return [
-            EarningsMonth(
-                month=m.month,
-                currency=currency,
-                sales_cents=m.sales_cents,
-                tips_cents=m.tips_cents,
-                refunds_cents=m.refunds_cents,
-                net_cents=m.net_cents,
-                checkout_count=m.checkout_count,
-            )
-            for m in series
-        ]
-
-    @strawberry.field(description="A patient's cards on file (for checking them out).")
-    async def patient_payment_methods(
-        self, info: Info, patient_id: strawberry.ID
-    ) -> list[PaymentMethod]:
-        rows = await checkout_payment.payment_methods_of(
-            info.context, patient_id=_id(patient_id, "Patient")
-        )
-        return [PaymentMethod.from_row(r) for r in rows]
-
-    @strawberry.field(
-        description="A patient's future-use products with units left (redeemed at a visit)."
-    )
-    async def patient_prepaid_items(
-        self, info: Info, patient_id: strawberry.ID
-    ) -> list[PrepaidItem]:
-        items = await checkout_prepaid.prepaid_items(
-            info.context, patient_id=_id(patient_id, "Patient")
-        )
-        return [PrepaidItem.from_item(i) for i in items]
-
     @strawberry.field(description="Processed transactions (checkouts), newest first.")
     async def earnings_transactions(
         self,
@@ -492,39 +385,6 @@ class CheckoutMutation:
                 ],
                 reason=input.reason,
                 idempotency_key=input.idempotency_key,
-            ),
-        )
-
-    @strawberry.mutation(description="Save a patient's card on file (never while masquerading).")
-    async def add_patient_payment_method(
-        self,
-        info: Info,
-        patient_id: strawberry.ID,
-        payment_method: str,
-        customer: str | None = None,
-        label: str | None = None,
-    ) -> PaymentMethodPayload:
-        return await PaymentMethodPayload.run(
-            info,
-            Action.PAYMENT_METHOD_MANAGE,
-            lambda: checkout_payment.add_payment_method(
-                info.context,
-                patient_id=_id(patient_id, "Patient"),
-                payment_method=payment_method,
-                customer=customer,
-                label=label,
-            ),
-        )
-
-    @strawberry.mutation(description="Remove a card on file (never while masquerading).")
-    async def remove_patient_payment_method(
-        self, info: Info, id: strawberry.ID
-    ) -> PaymentMethodPayload:
-        return await PaymentMethodPayload.run(
-            info,
-            Action.PAYMENT_METHOD_MANAGE,
-            lambda: checkout_payment.remove_payment_method(
-                info.context, payment_method_id=_id(id, "PaymentMethod")
             ),
         )
 

@@ -20,6 +20,7 @@ from api.schema.chart import CHART_TYPES, ChartMutation, ChartQuery
 from api.schema.checkout import CHECKOUT_TYPES, CheckoutMutation, CheckoutQuery
 from api.schema.coverage import COVERAGE_TYPES, CoverageMutation, CoverageQuery
 from api.schema.document import DOCUMENT_TYPES, DocumentMutation, DocumentQuery
+from api.schema.earnings import EarningsQuery
 from api.schema.gfe import GFE_TYPES, GfeMutation, GfeQuery
 from api.schema.inventory import INVENTORY_TYPES, InventoryMutation, InventoryQuery
 from api.schema.invitation import INVITATION_TYPES, InvitationMutation, InvitationQuery
@@ -35,7 +36,9 @@ from api.schema.notification_template import (
 )
 from api.schema.onboarding import ONBOARDING_TYPES, OnboardingMutation, OnboardingQuery
 from api.schema.patient import Patient, PatientMutation, PatientQuery
+from api.schema.payment_method import PaymentMethodMutation, PaymentMethodQuery
 from api.schema.pcc import PCC_TYPES, PccMutation, PccQuery
+from api.schema.prepaid_item import PrepaidItemQuery
 from api.schema.provider import Provider, ProviderMutation
 from api.schema.public_booking import PublicBookingMutation, PublicBookingQuery
 from api.schema.scheduling_settings import SchedulingSettingsMutation
@@ -80,6 +83,9 @@ class Query(
     SupportTicketQuery,
     DocumentQuery,
     CheckoutQuery,
+    EarningsQuery,
+    PaymentMethodQuery,
+    PrepaidItemQuery,
     NotificationTemplateQuery,
 ):
     """Every root field, from the domains' mixins."""
@@ -112,6 +118,7 @@ class Mutation(
     SupportTicketMutation,
     DocumentMutation,
     CheckoutMutation,
+    PaymentMethodMutation,
     NotificationTemplateMutation,
 ):
     """Every mutation, from the domains' mixins."""
