@@ -46,6 +46,11 @@ from api.schema.service import CATALOGUE_TYPES, CatalogueMutation, CatalogueQuer
 from api.schema.service_document import ServiceDocumentMutation, ServiceDocumentQuery
 from api.schema.service_library import LibraryMutation, LibraryQuery
 from api.schema.staff import STAFF_TYPES, StaffMutation, StaffQuery
+from api.schema.supplier_catalogue import (
+    SUPPLIER_CATALOGUE_TYPES,
+    SupplierCatalogueMutation,
+    SupplierCatalogueQuery,
+)
 from api.schema.support_ticket import (
     SUPPORT_TICKET_TYPES,
     SupportTicketMutation,
@@ -80,6 +85,7 @@ class Query(
     OnboardingQuery,
     WebhookQuery,
     InventoryQuery,
+    SupplierCatalogueQuery,
     SupportTicketQuery,
     DocumentQuery,
     CheckoutQuery,
@@ -115,6 +121,7 @@ class Mutation(
     OnboardingMutation,
     WebhookMutation,
     InventoryMutation,
+    SupplierCatalogueMutation,
     SupportTicketMutation,
     DocumentMutation,
     CheckoutMutation,
@@ -150,6 +157,7 @@ TYPES = [
     *ONBOARDING_TYPES,
     *WEBHOOK_TYPES,
     *INVENTORY_TYPES,
+    *SUPPLIER_CATALOGUE_TYPES,
     *SUPPORT_TICKET_TYPES,
     *DOCUMENT_TYPES,
     *NOTIFICATION_TEMPLATE_TYPES,
