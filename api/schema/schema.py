@@ -22,6 +22,7 @@ from api.schema.coverage import COVERAGE_TYPES, CoverageMutation, CoverageQuery
 from api.schema.document import DOCUMENT_TYPES, DocumentMutation, DocumentQuery
 from api.schema.earnings import EarningsQuery
 from api.schema.gfe import GFE_TYPES, GfeMutation, GfeQuery
+from api.schema.gfe_clearing import GfeClearingMutation, GfeClearingQuery
 from api.schema.inventory import INVENTORY_TYPES, InventoryMutation, InventoryQuery
 from api.schema.invitation import INVITATION_TYPES, InvitationMutation, InvitationQuery
 from api.schema.live_calendar import LiveCalendarSubscription
@@ -79,6 +80,7 @@ class Query(
     CatalogueQuery,
     LibraryQuery,
     GfeQuery,
+    GfeClearingQuery,
     ChartQuery,
     InvitationQuery,
     StaffQuery,
@@ -115,6 +117,7 @@ class Mutation(
     CatalogueMutation,
     LibraryMutation,
     GfeMutation,
+    GfeClearingMutation,
     ChartMutation,
     InvitationMutation,
     StaffMutation,
