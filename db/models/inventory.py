@@ -3,9 +3,9 @@ medspa's orders (tenant rows) with their lines and the history of their review.
 
 A supplier product carries its market price and one price per business model; an order
 records the price list (business model) it was priced with, the shipping address it ships to
-and its totals, computed once by `api/resolvers/inventory_pricing.py` and stored with its lines. Every
-step of an order (placed, modified, approved, rejected) is an `InventoryOrderEvent` row: the
-order history.
+and its totals, computed once by `api/resolvers/inventory_pricing.py` and stored with its
+lines. Every step of an order (placed, modified, approved, rejected) is an
+`InventoryOrderEvent` row: the order history.
 """
 
 from __future__ import annotations
