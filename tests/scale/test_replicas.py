@@ -133,6 +133,13 @@ def test_four_replicas_started_at_once_come_up_after_one_migration(
     # lock and found the schema at head.
     assert sorted(len(found) for found in upgrades) == [0, 0, 0, REVISIONS], logs
     assert all("Traceback" not in log for log in logs), logs
+    # Readiness answers once one worker serves; the second may still be starting on a loaded
+    # machine: wait for it (within the same bound) rather than read its log too early.
+    deadline = time.monotonic() + UP_WITHIN_SECONDS
+    while len(re.findall(r"Started server process", replicas[3].text())) < 2:
+        assert time.monotonic() < deadline, replicas[3].text()
+        time.sleep(0.2)
+    logs[3] = replicas[3].text()
     assert len(re.findall(r"Started server process", logs[3])) == 2, logs[3]
     assert "uvloop" in logs[3] or _uses_uvloop(replicas[3]), logs[3]
     for replica in replicas:
