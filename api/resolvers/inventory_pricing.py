@@ -7,9 +7,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, false, select
 
@@ -123,13 +122,9 @@ class Quote:
         return self.subtotal_cents + self.delivery_charge_cents
 
 
-def medspa_today(medspa: Medspa, now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(medspa.time_zone)).date()
-
-
 def delivery_charge(*, medspa: Medspa, delivery_date: date, subtotal_cents: int) -> int:
     """The delivery charge of `delivery_date` (checked to lie in the delivery window)."""
-    today = medspa_today(medspa)
+    today = medspa.today()
     earliest = today + timedelta(days=EARLIEST_DELIVERY_DAYS)
     latest = today + timedelta(days=LATEST_DELIVERY_DAYS)
     if not earliest <= delivery_date <= latest:

@@ -183,7 +183,7 @@ class InventoryOrderQuote:
     def of(cls, result: inventory_pricing.Quote | DomainError) -> InventoryOrderQuote:
         if isinstance(result, DomainError):
             return cls(errors=[UserError.of(p) for p in result.problems])
-        today = inventory_pricing.medspa_today(result.medspa)
+        today = result.medspa.today()
         return cls(
             price_list=result.price_list,
             lines=[InventoryOrderLine.priced(line) for line in result.lines],
